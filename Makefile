@@ -1,0 +1,44 @@
+# Two commands: `make` sets up and builds both editions into dist/; `make test` sets up and tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MANUSCRIPTS ?= manuscript
+
+.PHONY: all build test lint check preview clean distclean lock bench
+
+all: build
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+build: $(STAMP)
+	$(PY) build.py build $(MANUSCRIPTS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check sats tests bench build.py
+	$(PY) -m mypy
+
+test: lint
+	$(PY) -m pytest
+
+check: $(STAMP)
+	$(PY) build.py check $(MANUSCRIPTS)
+
+preview: $(STAMP)
+	$(PY) build.py preview $(MANUSCRIPTS)
+
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf dist .sats-cache
+
+distclean: clean
+	rm -rf $(VENV)
+
+lock: $(STAMP)
+	$(PY) -m pip freeze --exclude-editable | sed '1i # Every version that changes the output is pinned (pandoc ships in pypandoc-binary).\n# Regenerate with: make lock' > requirements.lock

@@ -1,0 +1,85 @@
+"""The bibliography: CSL-JSON (or BibLaTeX, converted by pandoc), with where each entry stands."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import pandoc
+from .errors import Problem, SatsError
+
+# What an entry of each CSL type needs before it can be printed as a full reference.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "*": ("author", "issued", "title"),
+    "article-journal": ("container-title", "volume", "page"),
+    "article-magazine": ("container-title",),
+    "article-newspaper": ("container-title",),
+    "chapter": ("container-title", "publisher", "page"),
+    "book": ("publisher",),
+    "report": ("publisher",),
+}
+
+
+@dataclass(frozen=True)
+class Bibliography:
+    """The entries of the bibliography as CSL-JSON items, keyed by id."""
+
+    path: Path
+    entries: dict[str, dict[str, Any]]
+    lines: dict[str, int]
+
+    def csl_json(self) -> str:
+        """The entries as CSL-JSON text, for citeproc."""
+        return json.dumps(list(self.entries.values()), ensure_ascii=False)
+
+    def incomplete(self) -> list[Problem]:
+        """Entries that lack a field their type needs, with the fields they lack."""
+        problems = []
+        for key, entry in self.entries.items():
+            needed = REQUIRED_FIELDS["*"] + REQUIRED_FIELDS.get(entry.get("type", ""), ())
+            missing = [name for name in needed if not entry.get(name)]
+            if entry.get("type") == "article-journal" and entry.get("DOI") and "page" in missing:
+                missing.remove("page")
+            if missing:
+                problems.append(Problem(f"entry '{key}' is incomplete: no {', no '.join(missing)}",
+                                        self.path, self.lines.get(key)))
+        return problems
+
+
+def load(path: Path) -> Bibliography:
+    """Read a CSL-JSON or BibLaTeX bibliography."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise SatsError.at("not valid UTF-8 text", path, line) from None
+    if path.suffix in (".bib", ".biblatex"):
+        lines = _line_numbers(text, r"@\w+\s*\{\s*([^,\s]+)\s*,")
+        items = json.loads(pandoc.run(["--from=biblatex", "--to=csljson"], text))
+    else:
+        lines = _line_numbers(text, r'"id"\s*:\s*"([^"]+)"')
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise SatsError.at(f"invalid JSON: {error.msg}", path, error.lineno) from None
+    if not isinstance(items, list):
+        raise SatsError.at("a CSL-JSON bibliography must be a list of entries", path, 1)
+    entries: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(key, str):
+            raise SatsError.at("every entry needs an 'id'", path)
+        if key in entries:
+            raise SatsError.at(f"entry '{key}' is defined twice", path, lines.get(key))
+        entries[key] = item
+    return Bibliography(path, entries, lines)
+
+
+def _line_numbers(text: str, pattern: str) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for match in re.finditer(pattern, text):
+        lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
+    return lines

@@ -1,0 +1,358 @@
+"""The manuscript's metadata file: a declared schema, loaded and validated once."""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem, SatsError
+
+METADATA_FILE = "metadata.yaml"
+TOOL_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CSL = TOOL_ROOT / "styles" / "csl" / "norsk-apa-manual.csl"
+PAGE_SIZE = re.compile(r"^\d+(\.\d+)?mm \d+(\.\d+)?mm$")
+LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+
+@dataclass(frozen=True)
+class Author:
+    """An author as printed on the first page."""
+
+    name: str
+    affiliation: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Journal:
+    """Where the article is published."""
+
+    title: str
+    volume: int
+    issue: int
+    first_page: int
+    issn: str | None = None
+    last_page: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class License:
+    """The licence statement printed on the first page."""
+
+    statement: str
+    name: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Translation:
+    """The abstract in a second language, which closes the article."""
+
+    lang: str
+    title: str
+    abstract: Path
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    """Everything the build needs to know about one manuscript folder."""
+
+    root: Path
+    metadata_file: Path
+    title: str
+    short_title: str
+    lang: str
+    authors: tuple[Author, ...]
+    date: datetime.date
+    journal: Journal
+    body: Path
+    bibliography: Path
+    csl: Path
+    slug: str
+    page_size: str = "170mm 240mm"
+    notes: Path | None = None
+    abstract: Path | None = None
+    keywords: tuple[str, ...] = ()
+    contact: str | None = None
+    doi: str | None = None
+    license: License | None = None
+    article_type: str | None = None
+    section: str | None = None
+    translation: Translation | None = None
+    source_files: tuple[Path, ...] = field(default=())
+
+    @property
+    def year(self) -> int:
+        """The year of publication."""
+        return self.date.year
+
+    @property
+    def epoch(self) -> int:
+        """The publication date as a Unix time: the only date stamped into the outputs."""
+        return calendar.timegm(self.date.timetuple())
+
+
+class _Reader:
+    """Reads typed values out of parsed YAML, collecting every problem by key and line."""
+
+    def __init__(self, path: Path, data: dict[str, Any], lines: dict[tuple[Any, ...], int]):
+        self.path = path
+        self.data = data
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def problem(self, keys: tuple[Any, ...], message: str) -> None:
+        line = self.lines.get(keys) or self.lines.get(keys[:-1])
+        self.problems.append(Problem(message, self.path, line))
+
+    def mapping(self, keys: tuple[Any, ...], allowed: set[str]) -> dict[str, Any]:
+        value = self._lookup(keys)
+        if not isinstance(value, dict):
+            self.problem(keys, f"'{_name(keys)}' must be a mapping, got {value!r}")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.problem((*keys, key), f"unknown key '{_name((*keys, key))}'; "
+                             f"expected one of: {', '.join(sorted(allowed))}")
+        return value
+
+    def _lookup(self, keys: tuple[Any, ...]) -> Any:
+        value: Any = self.data
+        for key in keys:
+            if isinstance(value, dict):
+                value = value.get(key)
+            elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+                value = value[key]
+            else:
+                return None
+        return value
+
+    def get(self, keys: tuple[Any, ...], kind: Callable[[Any], Any], required: bool = False) -> Any:
+        value = self._lookup(keys)
+        if value is None:
+            if required:
+                self.problem(keys, f"missing required key '{_name(keys)}'")
+            return None
+        try:
+            return kind(value)
+        except (TypeError, ValueError) as error:
+            self.problem(keys, f"'{_name(keys)}' {error}, got {value!r}")
+            return None
+
+    def file(self, keys: tuple[Any, ...], required: bool = False) -> Path | None:
+        name = self.get(keys, _text, required)
+        if name is None:
+            return None
+        path = (self.path.parent / name).resolve()
+        root = self.path.parent.resolve()
+        if not path.is_relative_to(root):
+            self.problem(keys, f"'{_name(keys)}' must name a file inside the manuscript folder, got {name!r}")
+            return None
+        if not path.is_file():
+            self.problem(keys, f"'{_name(keys)}': file not found: {name}")
+            return None
+        return path
+
+
+def _name(keys: tuple[Any, ...]) -> str:
+    return ".".join(str(key) for key in keys)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise TypeError("must be text")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError("must be a whole number")
+    return value
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError("must be a list")
+    return tuple(_text(item) for item in value)
+
+
+def _date(value: Any) -> datetime.date:
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.date.fromisoformat(_text(value))
+
+
+def _lang(value: Any) -> str:
+    tag = _text(value)
+    if not LANG_TAG.match(tag):
+        raise ValueError("must be a language tag such as nb-NO or en")
+    return tag
+
+
+def _page_size(value: Any) -> str:
+    size = _text(value)
+    if not PAGE_SIZE.match(size):
+        raise ValueError("must be a width and height in millimetres, such as '170mm 240mm'")
+    return size
+
+
+def slugify(text: str) -> str:
+    """Make an ASCII file name stem out of a title."""
+    text = text.replace("ø", "o").replace("Ø", "O").replace("æ", "ae").replace("Æ", "Ae")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def _parse_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SatsError.at(f"no {METADATA_FILE} in the manuscript folder", path.parent) from None
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise SatsError.at("not valid UTF-8 text", path, line) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        reason = getattr(error, "problem", None) or str(error)
+        raise SatsError.at(f"invalid YAML: {reason}", path, mark.line + 1 if mark else None) from None
+    return data, _node_lines(node) if node is not None else {}
+
+
+def _node_lines(node: yaml.Node, keys: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    lines = {keys: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            lines.update(_node_lines(value_node, (*keys, key_node.value)))
+            lines[(*keys, key_node.value)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_node_lines(item, (*keys, index)))
+    return lines
+
+
+TOP_KEYS = {
+    "title", "short-title", "lang", "author", "contact", "date", "doi", "license", "journal",
+    "article-type", "section", "keywords", "abstract", "translation", "body", "notes",
+    "bibliography", "csl", "page-size", "slug",
+}
+
+
+def load(folder: Path) -> Project:
+    """Load and validate the metadata of the manuscript in `folder`."""
+    root = folder.resolve()
+    if not root.is_dir():
+        raise SatsError.at("manuscript folder not found", folder)
+    path = root / METADATA_FILE
+    data, lines = _parse_yaml(path)
+    if not isinstance(data, dict):
+        raise SatsError.at("the metadata must be a mapping of keys to values", path, 1)
+    read = _Reader(path, data, lines)
+    read.mapping((), TOP_KEYS)
+
+    authors = []
+    raw_authors = data.get("author")
+    if not isinstance(raw_authors, list) or not raw_authors:
+        read.problem(("author",), "'author' must be a list of authors with a name each")
+    else:
+        for index, _ in enumerate(raw_authors):
+            keys = ("author", index)
+            read.mapping(keys, {"name", "affiliation", "email"})
+            authors.append(Author(
+                name=read.get((*keys, "name"), _text, required=True) or "",
+                affiliation=read.get((*keys, "affiliation"), _text),
+                email=read.get((*keys, "email"), _text),
+            ))
+
+    journal = None
+    if read.get(("journal",), dict, required=True) is not None:
+        read.mapping(("journal",), {"title", "issn", "volume", "issue", "first-page", "last-page", "url"})
+        journal = Journal(
+            title=read.get(("journal", "title"), _text, required=True),
+            volume=read.get(("journal", "volume"), _integer, required=True),
+            issue=read.get(("journal", "issue"), _integer, required=True),
+            first_page=read.get(("journal", "first-page"), _integer, required=True),
+            issn=read.get(("journal", "issn"), _text),
+            last_page=read.get(("journal", "last-page"), _integer),
+            url=read.get(("journal", "url"), _text),
+        )
+
+    license_ = None
+    if read.get(("license",), dict) is not None:
+        read.mapping(("license",), {"statement", "name", "url"})
+        license_ = License(
+            statement=read.get(("license", "statement"), _text, required=True),
+            name=read.get(("license", "name"), _text),
+            url=read.get(("license", "url"), _text),
+        )
+
+    translation = None
+    if read.get(("translation",), dict) is not None:
+        read.mapping(("translation",), {"lang", "title", "keywords", "abstract"})
+        translation = Translation(
+            lang=read.get(("translation", "lang"), _lang, required=True),
+            title=read.get(("translation", "title"), _text, required=True),
+            abstract=read.file(("translation", "abstract"), required=True),  # type: ignore[arg-type]
+            keywords=read.get(("translation", "keywords"), _words) or (),
+        )
+
+    title = read.get(("title",), _text, required=True)
+    short_title = read.get(("short-title",), _text) or title
+    lang = read.get(("lang",), _lang, required=True)
+    date = read.get(("date",), _date, required=True)
+    csl = read.file(("csl",)) if "csl" in data else DEFAULT_CSL
+    body = read.file(("body",), required=True)
+    notes = read.file(("notes",))
+    abstract = read.file(("abstract",))
+    bibliography = read.file(("bibliography",), required=True)
+    slug = read.get(("slug",), _text)
+    page_size = read.get(("page-size",), _page_size) or "170mm 240mm"
+    scalars = {key: read.get((key,), _text) for key in ("contact", "doi", "article-type", "section")}
+    keywords = read.get(("keywords",), _words) or ()
+    if read.problems:
+        raise SatsError(*read.problems)
+    assert title and lang and date and journal and body and bibliography and csl
+    if not slug:
+        slug = slugify(f"{authors[0].name.split()[-1]} {date.year} {short_title}")
+    sources = tuple(p for p in (path, body, notes, abstract, bibliography, csl,
+                                translation.abstract if translation else None) if p)
+    return Project(
+        root=root,
+        metadata_file=path,
+        title=title,
+        short_title=short_title,
+        lang=lang,
+        authors=tuple(authors),
+        date=date,
+        journal=journal,
+        body=body,
+        bibliography=bibliography,
+        csl=csl,
+        slug=slug,
+        page_size=page_size,
+        notes=notes,
+        abstract=abstract,
+        keywords=keywords,
+        contact=scalars["contact"],
+        doi=scalars["doi"],
+        license=license_,
+        article_type=scalars["article-type"],
+        section=scalars["section"],
+        translation=translation,
+        source_files=sources,
+    )

@@ -1,0 +1,162 @@
+"""The article parsed once by pandoc (citations resolved) and shaped for each edition."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import html as lxml_html
+
+from .errors import SatsError
+
+from . import pandoc
+from .manuscript import Manuscript
+
+PARTS = ("abstract", "body", "translation", "refs")
+READER = "markdown-smart"  # the author's quotes and dashes stay exactly as typed
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Content:
+    """The article's parts as pandoc AST blocks, with citations already rendered."""
+
+    parts: dict[str, list[Block]]
+    api_version: list[int]
+    lang: str
+
+    def document(self, blocks: list[Block], **meta: str) -> str:
+        """A pandoc JSON document of `blocks`, for a writer."""
+        metadata = {key: {"t": "MetaString", "c": value} for key, value in
+                    {"lang": self.lang, **meta}.items()}
+        return json.dumps({"pandoc-api-version": self.api_version, "meta": metadata,
+                           "blocks": blocks}, ensure_ascii=False)
+
+    def note_count(self) -> int:
+        """How many notes the article has."""
+        return sum(1 for node in walk(self.parts["body"]) if node.get("t") == "Note")
+
+
+def parse(manuscript: Manuscript) -> Content:
+    """Parse the manuscript's Markdown once and resolve its citations with citeproc."""
+    project = manuscript.project
+    args = [f"--from={READER}", "--to=json", "--citeproc",
+            f"--bibliography={project.bibliography}", f"--csl={project.csl}",
+            f"--metadata=lang:{project.lang}", "--metadata=link-citations:true"]
+    document = json.loads(pandoc.run(args, manuscript.markdown()))
+    parts: dict[str, list[Block]] = {name: [] for name in PARTS}
+    for block in document["blocks"]:
+        if block["t"] == "Div" and block["c"][0][0] in parts:
+            parts[block["c"][0][0]] = block["c"][1]
+    return Content(parts, document["pandoc-api-version"], project.lang)
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every AST element under `node`, depth first."""
+    if isinstance(node, dict):
+        yield node
+        yield from walk(node.get("c"))
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+INLINE_CONTENT = {"Para", "Plain", "Emph", "Strong", "SmallCaps", "Underline", "Strikeout",
+                  "Superscript", "Subscript"}
+INLINE_SLOT = {"Span": 1, "Link": 1, "Quoted": 1, "Cite": 1, "Header": 2}
+
+
+def _notes_in_place(blocks: list[Block]) -> list[Block]:
+    """Replace each note by a linked call and the note's text in a span at the call.
+
+    WeasyPrint sets page-foot notes only from inline elements floated at the call.
+    """
+    number = 0
+
+    def inline(items: list[Any]) -> list[Any]:
+        nonlocal number
+        result = []
+        for item in items:
+            if item.get("t") != "Note":
+                result.append(_descend(item, inline))
+                continue
+            number += 1
+            text: list[Any] = []
+            for paragraph in item["c"]:
+                if paragraph["t"] in ("Para", "Plain"):
+                    text += ([{"t": "LineBreak"}] if text else []) + inline(paragraph["c"])
+            call = {"t": "Link", "c": [[f"fnref{number}", ["note-call"], []],
+                                       [{"t": "Str", "c": str(number)}], [f"#fn{number}", ""]]}
+            result += [call, {"t": "Span", "c": [[f"fn{number}", ["footnote"], []], text]}]
+        return result
+
+    return [_descend(block, inline) for block in blocks]
+
+
+def _descend(node: Any, inline: Any) -> Any:
+    """Rebuild `node` with `inline` applied to each list of inlines directly below it."""
+    if isinstance(node, list):
+        return [_descend(item, inline) for item in node]
+    if not isinstance(node, dict) or "c" not in node:
+        return node
+    if node["t"] in INLINE_CONTENT:
+        return {**node, "c": inline(node["c"])}
+    if node["t"] in INLINE_SLOT:
+        children = list(node["c"])
+        slot = INLINE_SLOT[node["t"]]
+        children[slot] = inline(children[slot])
+        return {**node, "c": children}
+    return {**node, "c": _descend(node["c"], inline)}
+
+
+def html_parts(content: Content, *, notes_in_place: bool, shift_headings: int = 0) -> dict[str, str]:
+    """Each part of the article as an HTML fragment, from one pandoc run."""
+    blocks = []
+    for name in PARTS:
+        part = content.parts[name]
+        if notes_in_place:
+            part = _notes_in_place(part)
+        blocks.append({"t": "Div", "c": [[f"sats-part-{name}", [], []], part]})
+    args = ["--from=json", "--to=html5", "--wrap=none", f"--shift-heading-level-by={shift_headings}"]
+    tree = lxml_html.fragment_fromstring(pandoc.run(args, content.document(blocks)), create_parent="div")
+    fragments = {}
+    for name in PARTS:
+        (div,) = tree.xpath(f'//div[@id="sats-part-{name}"]')
+        fragments[name] = (div.text or "") + "".join(
+            lxml_html.tostring(child, encoding="unicode") for child in div)
+    return fragments
+
+
+RESOURCE_ATTRIBUTES = ("src", "href", "data", "poster", "srcset", "xlink:href")
+
+
+def check_resources(content: Content, root: Path) -> None:
+    """Refuse any image or raw-HTML resource that is not a file inside `root`.
+
+    Links to the web stay links; what a writer would embed must be the project's own file.
+    """
+    for node in walk(list(content.parts.values())):
+        if node.get("t") == "Image":
+            _check_local(node["c"][2][0], root)
+        elif node.get("t") in ("RawBlock", "RawInline") and node["c"][0] in ("html", "html5"):
+            fragment = lxml_html.fragment_fromstring(node["c"][1], create_parent="div")
+            for element in fragment.iter():
+                for name in RESOURCE_ATTRIBUTES:
+                    value = element.get(name) if isinstance(element.tag, str) else None
+                    if value and not (name == "href" and value.startswith(("http:", "https:", "#", "mailto:"))):
+                        _check_local(value, root)
+
+
+def _check_local(target: str, root: Path) -> None:
+    if ":" in target.split("/", 1)[0] or target.startswith(("/", "\\")):
+        raise SatsError.at(f"refused resource {target!r}: only files inside the manuscript folder may be used",
+                           root)
+    path = (root / target).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise SatsError.at(f"refused resource {target!r}: it is outside the manuscript folder", root)
+    if not path.is_file():
+        raise SatsError.at(f"missing resource {target!r}", root)

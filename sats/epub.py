@@ -1,0 +1,202 @@
+"""The EPUB 3 edition: pandoc writes it from the parsed article; Sats finishes the package."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from . import images, pandoc, pdf, templates
+from .config import TOOL_ROOT, Project
+from .content import Block, Content, check_resources
+
+STYLES = TOOL_ROOT / "styles"
+EPUB_FONTS = ("SourceSerif4-Regular.ttf", "SourceSerif4-It.ttf", "SourceSerif4-Semibold.ttf",
+              "SourceSerif4-SemiboldIt.ttf")
+XHTML = "http://www.w3.org/1999/xhtml"
+OPS = "http://www.idpf.org/2007/ops"
+OPF = "http://www.idpf.org/2007/opf"
+SVG = "http://www.w3.org/2000/svg"
+NS = {"x": XHTML, "epub": OPS, "opf": OPF, "svg": SVG}
+COVER_WIDTH = 1600
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# Landmarks: (epub:type, the id of the heading that starts it, the label's key).
+LANDMARKS = (("titlepage", "title-page", "title-page"), ("bodymatter", None, "body-start"),
+             ("bibliography", "references", "references"))
+
+
+def _header(identifier: str, text: str, classes: list[str], **attributes: str) -> Block:
+    inlines: list[Any] = []
+    for word in text.split(" "):
+        inlines += [{"t": "Space"}] if inlines else []
+        inlines.append({"t": "Str", "c": word})
+    return {"t": "Header", "c": [1, [identifier, classes, list(attributes.items())], inlines]}
+
+
+def _raw(html: str) -> Block:
+    return {"t": "RawBlock", "c": ["html", html]}
+
+
+def cover(project: Project, labels: dict[str, str]) -> bytes:
+    """The cover image (PNG), rendered from its template."""
+    html = templates.render("epub/cover.html.j2", project=project, labels=labels)
+    rendered = pdf.render(html, STYLES, (STYLES,), identifier=f"cover {project.slug}", epoch=project.epoch)
+    return images.png(images.pages(rendered.data, COVER_WIDTH)[0])
+
+
+def document(project: Project, article: Content, context: dict[str, Any]) -> str:
+    """The EPUB's pandoc document: title page, body, references, the translated abstract."""
+    labels = context["labels"]
+    blocks = [_header("title-page", project.title, ["title-page"]),
+              _raw(templates.render("partials/front.html.j2", **context, show_title=False))]
+    blocks += article.parts["body"]
+    blocks += [_header("references", labels["references"], ["references"]),
+               {"t": "Div", "c": [["refs", ["references", "csl-bib-body"], [["role", "list"]]],
+                                  article.parts["refs"]]}]
+    if project.translation:
+        lang = project.translation.lang
+        blocks += [_header("translation", labels["translation"], ["translation-label"], lang=lang),
+                   _raw(templates.render("partials/translation.html.j2", **context, show_label=False))]
+    return article.document(blocks, title=project.title)
+
+
+def write(project: Project, article: Content, context: dict[str, Any]) -> bytes:
+    """Build the EPUB: pandoc writes the package, then notes, navigation and metadata are finished."""
+    labels = context["labels"]
+    check_resources(article, project.root)
+    with tempfile.TemporaryDirectory(prefix="sats-epub-") as folder:
+        work = Path(folder)
+        (work / "cover.png").write_bytes(cover(project, labels))
+        (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", **context), encoding="utf-8")
+        args = ["--from=json", "--to=epub3", "--split-level=1", "--epub-title-page=false",
+                f"--css={STYLES / 'epub.css'}", f"--epub-cover-image={work / 'cover.png'}",
+                f"--epub-metadata={work / 'metadata.xml'}",
+                *(f"--epub-embed-font={STYLES / 'fonts' / name}" for name in EPUB_FONTS),
+                "--output=-"]
+        # The sandbox would keep pandoc from the CSS and fonts; check_resources above stands in.
+        package = pandoc.execute(args, document(project, article, context), sandbox=False,
+                                 epoch=project.epoch, cwd=project.root)
+    return finish(package, context)
+
+
+class _Package:
+    """The files of an EPUB, opened for finishing."""
+
+    def __init__(self, data: bytes) -> None:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            self.files = {name: archive.read(name) for name in archive.namelist()}
+        self.opf_name = next(name for name in self.files if name.endswith(".opf"))
+        self.base = self.opf_name.rsplit("/", 1)[0] + "/"
+        self.opf = etree.fromstring(self.files[self.opf_name])
+
+    def href(self, item_id: str) -> str:
+        (item,) = self.opf.xpath(f'opf:manifest/opf:item[@id="{item_id}"]', namespaces=NS)
+        return str(item.get("href"))
+
+    def spine(self) -> list[str]:
+        """The content documents in reading order, as hrefs relative to the package file."""
+        return [self.href(ref.get("idref")) for ref in self.opf.iterfind("opf:spine/opf:itemref", NS)]
+
+    def tree(self, href: str) -> etree._Element:
+        return etree.fromstring(self.files[self.base + href])
+
+    def save(self, href: str, tree: etree._Element) -> None:
+        self.files[self.base + href] = etree.tostring(tree, xml_declaration=True, encoding="utf-8")
+
+    def zip(self) -> bytes:
+        """A reproducible EPUB ZIP: mimetype first and stored, fixed dates, sorted names."""
+        self.files[self.opf_name] = etree.tostring(self.opf, xml_declaration=True, encoding="utf-8")
+        files = dict(self.files)
+        output = io.BytesIO()
+        with zipfile.ZipFile(output, "w") as archive:
+            archive.writestr(zipfile.ZipInfo("mimetype", ZIP_DATE), files.pop("mimetype"), zipfile.ZIP_STORED)
+            for name in sorted(files):
+                info = zipfile.ZipInfo(name, ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, files[name])
+        return output.getvalue()
+
+
+def _number_notes(package: _Package, labels: dict[str, str]) -> None:
+    """Number the notes through the whole book and link each note back to its call."""
+    number = 0
+    for href in package.spine():
+        tree = package.tree(href)
+        calls = tree.xpath('//x:a[@role="doc-noteref"]', namespaces=NS)
+        for call in calls:
+            number += 1
+            call.text = str(number)
+            (note,) = tree.xpath(f'//x:aside[@id="{call.get("href")[1:]}"]', namespaces=NS)
+            back = etree.Element(f"{{{XHTML}}}a", href=f"#{call.get('id')}", role="doc-backlink",
+                                 attrib={"class": "note-back", "title": labels["back-to-call"]})
+            back.text = str(number)
+            paragraph = note.find("x:p", NS)
+            target = paragraph if paragraph is not None else note
+            back.tail = " " + (target.text or "")
+            target.text = None
+            target.insert(0, back)
+        if calls:
+            package.save(href, tree)
+
+
+def _landmarks(package: _Package, labels: dict[str, str]) -> None:
+    """List the title page, the start of the text and the references among the landmarks."""
+    nav_href = package.opf.xpath('opf:manifest/opf:item[contains(@properties, "nav")]/@href', namespaces=NS)[0]
+    nav = package.tree(nav_href)
+    (landmarks,) = nav.xpath('//x:nav[@epub:type="landmarks"]/x:ol', namespaces=NS)
+    spine = package.spine()
+    located = {}
+    for href in spine:
+        for identifier in package.tree(href).xpath("//x:section/@id", namespaces=NS):
+            located.setdefault(str(identifier), href)
+    title_page = located.get("title-page")
+    body_start = spine[spine.index(title_page) + 1] if title_page in spine[:-1] else None
+    for kind, identifier, label in LANDMARKS:
+        target = f"{located[identifier]}#{identifier}" if identifier in located else body_start
+        if target is None:
+            continue
+        item = etree.SubElement(landmarks, f"{{{XHTML}}}li")
+        link = etree.SubElement(item, f"{{{XHTML}}}a", href=target, attrib={f"{{{OPS}}}type": kind})
+        link.text = labels[label]
+    package.save(nav_href, nav)
+
+
+def _cover_text(package: _Package, context: dict[str, Any]) -> None:
+    """Give the cover image its text alternative."""
+    project, labels = context["project"], context["labels"]
+    names = f" {labels['and']} ".join(author.name for author in project.authors)
+    text = f"{labels['cover']}: {project.title}. {names}. {project.journal.title}."
+    for href in package.spine():
+        tree = package.tree(href)
+        for svg in tree.xpath("//svg:svg", namespaces=NS):
+            svg.set("role", "img")
+            svg.set("aria-label", text)
+            title = etree.Element(f"{{{SVG}}}title")
+            title.text = text
+            svg.insert(0, title)
+            package.save(href, tree)
+
+
+def _metadata(package: _Package, accessibility: str) -> None:
+    """Replace pandoc's accessibility metadata with the project's."""
+    metadata = package.opf.find("opf:metadata", NS)
+    for meta in metadata.xpath('opf:meta[starts-with(@property, "schema:")]', namespaces=NS):
+        metadata.remove(meta)
+    for meta in etree.fromstring(accessibility.encode()):
+        metadata.append(meta)
+    etree.indent(metadata, space="  ", level=1)
+
+
+def finish(data: bytes, context: dict[str, Any]) -> bytes:
+    """Finish pandoc's EPUB: notes, landmarks, cover text, metadata, a reproducible ZIP."""
+    package = _Package(data)
+    _number_notes(package, context["labels"])
+    _landmarks(package, context["labels"])
+    _cover_text(package, context)
+    _metadata(package, templates.render("epub/accessibility.xml.j2", **context))
+    return package.zip()

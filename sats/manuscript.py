@@ -1,0 +1,143 @@
+"""Read the manuscript's text files and check what can be checked before typesetting."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import bibliography
+from .bibliography import Bibliography
+from .config import Project
+from .errors import Problem, SatsError
+
+CITATION = re.compile(r"(?<![\w@.])-?@(\{[^}\n]+\}|\w[\w:.#$%&+?<>~/-]*)")
+TRAILING_PUNCTUATION = re.compile(r"[:.#$%&+?<>~/-]+$")
+NOTE_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]*(.*)$")
+NOTE_CALL = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+CODE = re.compile(r"`+[^`]*`+")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One text file of the manuscript."""
+
+    path: Path
+    text: str
+
+
+@dataclass(frozen=True)
+class Manuscript:
+    """All sources of one manuscript, read and checked, ready for typesetting."""
+
+    project: Project
+    body: Source
+    notes: Source | None
+    abstract: Source | None
+    translation: Source | None
+    bibliography: Bibliography
+    warnings: tuple[Problem, ...]
+
+    def markdown(self) -> str:
+        """The whole article as one Pandoc Markdown text, its parts in fenced divs."""
+        parts = []
+        if self.abstract:
+            parts.append(_div("abstract", self.project.lang, self.abstract.text))
+        body = self.body.text + ("\n\n" + self.notes.text if self.notes else "")
+        parts.append(_div("body", self.project.lang, body))
+        if self.translation and self.project.translation:
+            parts.append(_div("translation", self.project.translation.lang, self.translation.text))
+        parts.append(_div("refs", self.project.lang, ""))
+        return "\n\n".join(parts) + "\n"
+
+
+def _div(identifier: str, lang: str, text: str) -> str:
+    return f"::::::::: {{#{identifier} lang={lang}}}\n\n{text}\n\n:::::::::"
+
+
+def read_source(path: Path) -> Source:
+    """Read a UTF-8 text file, with a clear error naming the line of a bad byte."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SatsError.at(f"cannot read: {error.strerror}", path) from None
+    try:
+        return Source(path, data.decode("utf-8").replace("\r\n", "\n"))
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SatsError.at("not valid UTF-8 text", path, line) from None
+
+
+def _lines(source: Source) -> list[tuple[int, str]]:
+    """Numbered lines of a source, with code spans blanked out."""
+    return [(number, CODE.sub("", line)) for number, line in enumerate(source.text.split("\n"), 1)]
+
+
+def citations(source: Source) -> list[tuple[str, int]]:
+    """The citation keys used in a source, with their line numbers."""
+    found = []
+    for number, line in _lines(source):
+        for match in CITATION.finditer(line):
+            key = match.group(1)
+            key = key[1:-1] if key.startswith("{") else TRAILING_PUNCTUATION.sub("", key)
+            found.append((key, number))
+    return found
+
+
+def check_citations(sources: list[Source], bib: Bibliography) -> list[Problem]:
+    """Unknown citation keys are errors; unused bibliography entries are returned as warnings."""
+    used: set[str] = set()
+    for source in sources:
+        for key, line in citations(source):
+            if key not in bib.entries:
+                raise SatsError.at(f"[@{key}] is not in the bibliography", source.path, line)
+            used.add(key)
+    return [Problem(f"entry '{key}' is never cited", bib.path, bib.lines.get(key))
+            for key in bib.entries if key not in used]
+
+
+def check_notes(sources: list[Source]) -> None:
+    """Every note call has a note with text, and every note is called exactly once."""
+    definitions: dict[str, tuple[Source, int]] = {}
+    calls: dict[str, tuple[Source, int]] = {}
+    for source in sources:
+        for number, line in _lines(source):
+            definition = NOTE_DEFINITION.match(line)
+            if definition:
+                note, text = definition.groups()
+                if note in definitions:
+                    raise SatsError.at(f"note [^{note}] is defined twice", source.path, number)
+                if not text.strip() and not _continues(source, number):
+                    raise SatsError.at(f"note [^{note}] has no text", source.path, number)
+                definitions[note] = (source, number)
+                line = line[definition.end(1) + 2:]
+            for call in NOTE_CALL.finditer(line):
+                if call.group(1) in calls:
+                    raise SatsError.at(f"note [^{call.group(1)}] is called twice", source.path, number)
+                calls[call.group(1)] = (source, number)
+    for note, (source, number) in calls.items():
+        if note not in definitions:
+            raise SatsError.at(f"note [^{note}] is called but has no text", source.path, number)
+    for note, (source, number) in definitions.items():
+        if note not in calls:
+            raise SatsError.at(f"note [^{note}] is never called", source.path, number)
+
+
+def _continues(source: Source, number: int) -> bool:
+    """Whether a note definition's text starts on the indented line after it."""
+    lines = source.text.split("\n")
+    return number < len(lines) and lines[number].startswith(("    ", "\t")) and bool(lines[number].strip())
+
+
+def read(project: Project) -> Manuscript:
+    """Read every source of the manuscript and check its citations and notes."""
+    body = read_source(project.body)
+    notes = read_source(project.notes) if project.notes else None
+    abstract = read_source(project.abstract) if project.abstract else None
+    translation = read_source(project.translation.abstract) if project.translation else None
+    sources = [s for s in (abstract, body, notes, translation) if s]
+    bib = bibliography.load(project.bibliography)
+    check_notes(sources)
+    unused = check_citations(sources, bib)
+    return Manuscript(project, body, notes, abstract, translation, bib,
+                      tuple(unused + bib.incomplete()))

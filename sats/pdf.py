@@ -1,0 +1,79 @@
+"""The one boundary to WeasyPrint: a fetcher that serves only the project's files, and the PDF."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .errors import SatsError
+
+LOGGER = logging.getLogger("sats.pdf")
+
+
+@dataclass(frozen=True)
+class Pdf:
+    """A rendered PDF and what the build reports about it."""
+
+    data: bytes
+    pages: int
+
+
+class _ErrorCollector(logging.Handler):
+    """Collects WeasyPrint's errors (an unusable resource), which fail the build."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class Refused(FatalURLFetchingError):
+        """A resource outside the project, or missing: the build stops."""
+
+    class ProjectFetcher(URLFetcher):
+        """Serves `file:` URLs inside the project's folders and nothing else."""
+
+        def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+            parts = urlsplit(url)
+            if parts.scheme != "file":
+                raise Refused(f"refused {url}: only files inside the project are used")
+            path = Path(unquote(parts.path)).resolve()
+            if not any(path.is_relative_to(root) for root in roots):
+                raise Refused(f"refused {path}: it is outside the project")
+            if not path.is_file():
+                raise Refused(f"missing resource: {path}")
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), headers={"Content-Type": kind})
+
+    return ProjectFetcher(), Refused
+
+
+def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, epoch: int) -> Pdf:
+    """Lay out `html` (its relative URLs resolved against `base`) and write the PDF."""
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
+    import weasyprint
+
+    fetcher, refused = _fetcher(tuple(root.resolve() for root in roots))
+    errors = _ErrorCollector()
+    logging.getLogger("weasyprint").addHandler(errors)
+    try:
+        document = weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
+        data = document.write_pdf(pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode())
+    except refused as error:
+        raise SatsError.at(str(error)) from None
+    finally:
+        logging.getLogger("weasyprint").removeHandler(errors)
+    if errors.messages:
+        raise SatsError.at(f"WeasyPrint: {errors.messages[0]}")
+    assert data is not None
+    return Pdf(data, len(document.pages))

@@ -1,0 +1,135 @@
+"""The build, stage by stage: load → read → parse → typeset the PDF / write the EPUB → save."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import html as lxml_html
+from markupsafe import Markup
+
+from . import __version__, config, content, epub, manuscript, pdf, templates
+from .config import TOOL_ROOT, Project
+from .errors import Problem, SatsError
+
+LOGGER = logging.getLogger("sats")
+EDITIONS = ("pdf", "epub")
+STYLES = TOOL_ROOT / "styles"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a build made."""
+
+    project: Project
+    outputs: dict[str, Path]
+    pages: tuple[int, int] | None
+    warnings: tuple[Problem, ...]
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Log a stage of the build with its duration."""
+    start = time.perf_counter()
+    yield
+    LOGGER.info("%-10s %6.2f s", name, time.perf_counter() - start)
+
+
+def page_range(first: int, last: int | None) -> str:
+    """Pages as printed: 319–330."""
+    return f"{first}–{last}" if last and last != first else str(first)
+
+
+def template_context(project: Project, parts: dict[str, str], last_page: int | None) -> dict[str, Any]:
+    """What every template sees: the project, its labels and the article's HTML parts."""
+    labels = templates.labels(project.lang)
+    pages = page_range(project.journal.first_page, last_page)
+    journal = project.journal
+    source = f"{journal.title} {journal.volume}({journal.issue}), {project.year}, {pages}"
+    abstract = parts.get("abstract") or ""
+    description = lxml_html.fromstring(f"<div>{abstract}</div>").text_content().strip() if abstract else ""
+    return {
+        "project": project,
+        "labels": labels,
+        "translation_labels": templates.labels(project.translation.lang) if project.translation else labels,
+        "parts": {name: Markup(html) for name, html in parts.items()},
+        "page_range": pages,
+        "source": source,
+        "subject": source,
+        "description": description or project.title,
+        "version": __version__,
+    }
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file, so that `path` is never half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int]:
+    """Lay out the print edition; the first page names the page range the layout produced."""
+    last = project.journal.last_page
+    roots = (STYLES, project.root)
+    while True:
+        html = templates.render("print.html.j2", **template_context(project, parts, last))
+        rendered = pdf.render(html, STYLES, roots, identifier=project.doi or project.slug,
+                              epoch=project.epoch)
+        produced = project.journal.first_page + rendered.pages - 1
+        if produced == last:
+            return rendered, produced
+        if project.journal.last_page is not None:
+            LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
+                           project.metadata_file.name, produced, project.journal.last_page)
+            return rendered, produced
+        last = produced
+
+
+def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False) -> Result:
+    """Build the chosen editions of the manuscript in `folder` into `output`."""
+    with stage("load"):
+        project = config.load(folder)
+    with stage("read"):
+        source = manuscript.read(project)
+    for warning in source.warnings:
+        LOGGER.warning("%s", warning)
+    if strict and source.warnings:
+        raise SatsError(*source.warnings)
+    with stage("parse"):
+        article = content.parse(source)
+        parts = content.html_parts(article, notes_in_place=True, shift_headings=1)
+    outputs: dict[str, Path] = {}
+    pages = None
+    made: dict[str, bytes] = {}
+    if "pdf" in editions:
+        with stage("pdf"):
+            rendered, last = typeset(project, parts)
+        made["pdf"] = rendered.data
+        pages = (project.journal.first_page, last)
+    if "epub" in editions:
+        with stage("epub"):
+            made["epub"] = epub.write(project, article, template_context(project, parts, pages[1] if pages
+                                                                            else project.journal.last_page))
+    for edition, data in made.items():
+        path = output / f"{project.slug}.{edition}"
+        write_atomically(path, data)
+        outputs[edition] = path
+    if pages:
+        LOGGER.info("%s: %d pages, printed pages %s", outputs["pdf"], pages[1] - pages[0] + 1,
+                    page_range(*pages))
+    return Result(project, outputs, pages, source.warnings)

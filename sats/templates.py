@@ -1,0 +1,57 @@
+"""Jinja templates and their labels: the editions' markup lives in templates/, never in code."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from .config import TOOL_ROOT
+from .errors import SatsError
+
+TEMPLATES = TOOL_ROOT / "templates"
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The template environment: strict about undefined names, escaping everything."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=False,
+    )
+
+
+@functools.cache
+def _all_labels() -> dict[str, dict[str, str]]:
+    path = TEMPLATES / "labels.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise SatsError.at(f"invalid YAML: {error}", path, mark.line + 1 if mark else None) from None
+    return data
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The words printed around the text for a language tag such as nb-NO."""
+    table = _all_labels()
+    primary = lang.split("-")[0]
+    if primary not in table:
+        raise SatsError.at(f"no labels for language '{lang}'", TEMPLATES / "labels.yaml")
+    return table[primary]
+
+
+def render(name: str, **context: Any) -> str:
+    """Render the template `name` with `context`."""
+    try:
+        return environment().get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as error:
+        path = Path(error.filename) if error.filename else TEMPLATES / name
+        raise SatsError.at(f"template error: {error.message}", path, error.lineno) from None
+    except jinja2.UndefinedError as error:
+        raise SatsError.at(f"template error: {error.message}", TEMPLATES / name) from None
