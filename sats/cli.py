@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__, pipeline
+from . import __version__, cache, config, pipeline
 from .errors import SatsError
 
 LOGGER = logging.getLogger("sats")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EPILOG = """exit codes:
-  0  success
-  1  the manuscript or the outputs have a problem (one line each: file:line: message)
+COMMANDS = ("build", "check", "preview", "watch", "clean")
+WATCH_INTERVAL = 0.3
+EPILOG = """commands:
+  build    build the editions (the default command)
+  check    lint the manuscript, then validate the editions: EPUBCheck, the PDF's
+           structure, and the word check of both editions against the manuscript
+  preview  write PNG images of the PDF's pages and a contact sheet to OUTPUT/preview/
+  watch    rebuild whenever a manuscript file, template or style is saved
+  clean    remove the editions, previews and build cache of the manuscripts
+
+exit codes:
+  0  success (for check: no problem found)
+  1  a problem with the manuscript or the editions, one line each: file:line: message
   2  the command line is wrong
 """
 
@@ -31,19 +43,109 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-o", "--output", type=Path, default=Path("dist"), help="output folder (default: dist)")
     common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     common.add_argument("-v", "--verbose", action="store_true", help="print every stage with its timing")
-    common.add_argument("--strict", action="store_true",
-                        help="treat warnings (unused or incomplete bibliography entries) as errors")
     commands = parser.add_subparsers(dest="command", metavar="command")
-    build = commands.add_parser("build", parents=[common], help="build the editions (the default)")
-    build.add_argument("--edition", choices=pipeline.EDITIONS, action="append",
-                       help="build only this edition (may be repeated)")
+    for name in COMMANDS:
+        sub = commands.add_parser(name, parents=[common], help=EPILOG.split(f"  {name}", 1)[1].split("\n")[0])
+        if name in ("build", "watch"):
+            sub.add_argument("--edition", choices=pipeline.EDITIONS, action="append",
+                             help="build only this edition (may be repeated)")
+            sub.add_argument("--strict", action="store_true",
+                             help="treat warnings (unused or incomplete bibliography entries) as errors")
+        if name == "build":
+            sub.add_argument("--force", action="store_true", help="rebuild even what is up to date")
     return parser
+
+
+def _say(options: argparse.Namespace, message: str) -> None:
+    """A summary line on stderr, unless --quiet."""
+    if not options.quiet:
+        print(message, file=sys.stderr)
+
+
+def _build(options: argparse.Namespace, force: bool = False) -> None:
+    editions = tuple(options.edition or pipeline.EDITIONS)
+    for folder in options.manuscripts:
+        result = pipeline.build(folder, options.output, editions, strict=options.strict,
+                                force=force or getattr(options, "force", False))
+        pages = f", printed pages {pipeline.page_range(*result.pages)}" if result.pages else ""
+        if result.rebuilt:
+            _say(options, f"built {', '.join(str(result.outputs[e]) for e in result.rebuilt)}{pages}")
+        else:
+            what = "both editions are" if len(editions) > 1 else f"the {editions[0].upper()} is"
+            _say(options, f"{folder}: {what} up to date{pages}")
+
+
+def _check(options: argparse.Namespace) -> int:
+    from . import check
+
+    failed = False
+    for folder in options.manuscripts:
+        report = check.run(folder, options.output)
+        for warning in report.warnings:
+            LOGGER.warning("%s", warning)
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        for note in report.notes:
+            _say(options, note)
+        failed = failed or bool(report.problems)
+        verdict = f"{len(report.problems)} problems" if report.problems else "no problems"
+        _say(options, f"{folder}: {verdict}, {len(report.warnings)} warnings")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _preview(options: argparse.Namespace) -> None:
+    from . import preview
+
+    for folder in options.manuscripts:
+        project = config.load(folder)
+        pdf = options.output / f"{project.slug}.pdf"
+        if not pdf.is_file():
+            raise SatsError.at("missing: build it first", pdf)
+        written = preview.write(pdf, options.output / "preview" / project.slug, project.journal.first_page)
+        _say(options, f"wrote {len(written)} images to {written[-1].parent}")
+
+
+def _watched(options: argparse.Namespace) -> dict[Path, float]:
+    paths: list[Path] = []
+    for folder in options.manuscripts:
+        paths += [p for p in Path(folder).rglob("*") if p.is_file()]
+    for root in (cache.TEMPLATES, cache.STYLES):
+        paths += [p for p in root.rglob("*") if p.is_file()]
+    return {path: path.stat().st_mtime for path in paths}
+
+
+def _watch(options: argparse.Namespace) -> None:
+    """Rebuild on every save, in this process, so the engines stay loaded."""
+    seen: dict[Path, float] = {}
+    _say(options, f"watching {', '.join(str(f) for f in options.manuscripts)} (Ctrl-C stops)")
+    try:
+        while True:
+            current = _watched(options)
+            if current != seen:
+                seen = current
+                try:
+                    _build(options)
+                except SatsError as error:
+                    print(error, file=sys.stderr)
+            time.sleep(WATCH_INTERVAL)
+    except KeyboardInterrupt:
+        pass
+
+
+def _clean(options: argparse.Namespace) -> None:
+    for folder in options.manuscripts:
+        project = config.load(folder)
+        for edition in pipeline.EDITIONS:
+            (options.output / f"{project.slug}.{edition}").unlink(missing_ok=True)
+        shutil.rmtree(options.output / "preview" / project.slug, ignore_errors=True)
+        (options.output / cache.CACHE_FOLDER / f"{project.slug}.json").unlink(missing_ok=True)
+        _say(options, f"removed the editions of {folder} from {options.output}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if not arguments or arguments[0] not in ("build", "-h", "--help", "--version"):
+    if not arguments or arguments[0] not in (*COMMANDS, "-h", "--help", "--version"):
         arguments.insert(0, "build")
     try:
         options = _parser().parse_args(arguments)
@@ -51,16 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     level = logging.ERROR if options.quiet else logging.INFO if options.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    for noisy in ("weasyprint", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
-        editions = tuple(options.edition or pipeline.EDITIONS)
-        for folder in options.manuscripts:
-            result = pipeline.build(folder, options.output, editions, strict=options.strict)
-            if not options.quiet:
-                made = ", ".join(str(path) for path in result.outputs.values())
-                pages = f" (pages {pipeline.page_range(*result.pages)})" if result.pages else ""
-                print(f"built {made}{pages}", file=sys.stderr)
+        if options.command == "check":
+            return _check(options)
+        {"build": _build, "preview": _preview, "watch": _watch, "clean": _clean}[options.command](options)
     except SatsError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED

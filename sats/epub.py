@@ -55,7 +55,7 @@ def document(project: Project, article: Content, context: dict[str, Any]) -> str
               _raw(templates.render("partials/front.html.j2", **context, show_title=False))]
     blocks += article.parts["body"]
     blocks += [_header("references", labels["references"], ["references"]),
-               {"t": "Div", "c": [["refs", ["references", "csl-bib-body"], [["role", "list"]]],
+               {"t": "Div", "c": [["refs", ["references", "csl-bib-body"], []],
                                   article.parts["refs"]]}]
     if project.translation:
         lang = project.translation.lang

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from . import __version__, config, content, epub, manuscript, pdf, templates
+from . import __version__, cache, config, content, epub, manuscript, pdf, templates
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 
@@ -32,6 +32,7 @@ class Result:
     outputs: dict[str, Path]
     pages: tuple[int, int] | None
     warnings: tuple[Problem, ...]
+    rebuilt: tuple[str, ...]
 
 
 @contextmanager
@@ -100,10 +101,21 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int]:
         last = produced
 
 
-def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False) -> Result:
-    """Build the chosen editions of the manuscript in `folder` into `output`."""
+def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False,
+          force: bool = False) -> Result:
+    """Build the chosen editions of the manuscript in `folder` into `output`.
+
+    An edition whose inputs have not changed since it was built is left as it is. Nothing
+    is written until every chosen edition has been made.
+    """
     with stage("load"):
         project = config.load(folder)
+        digests = {edition: cache.inputs_digest(project, edition) for edition in editions}
+    stale = tuple(e for e in editions if force or not cache.up_to_date(output, project, e, digests[e]))
+    outputs = {e: output / f"{project.slug}.{e}" for e in editions}
+    if not stale:
+        last = cache.last_page(output, project)
+        return Result(project, outputs, (project.journal.first_page, last) if last else None, (), stale)
     with stage("read"):
         source = manuscript.read(project)
     for warning in source.warnings:
@@ -113,23 +125,19 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     with stage("parse"):
         article = content.parse(source)
         parts = content.html_parts(article, notes_in_place=True, shift_headings=1)
-    outputs: dict[str, Path] = {}
-    pages = None
     made: dict[str, bytes] = {}
-    if "pdf" in editions:
+    last = project.journal.last_page or cache.last_page(output, project)
+    if "pdf" in stale:
         with stage("pdf"):
             rendered, last = typeset(project, parts)
         made["pdf"] = rendered.data
-        pages = (project.journal.first_page, last)
-    if "epub" in editions:
+    if "epub" in stale:
         with stage("epub"):
-            made["epub"] = epub.write(project, article, template_context(project, parts, pages[1] if pages
-                                                                            else project.journal.last_page))
+            made["epub"] = epub.write(project, article, template_context(project, parts, last))
     for edition, data in made.items():
-        path = output / f"{project.slug}.{edition}"
-        write_atomically(path, data)
-        outputs[edition] = path
+        write_atomically(outputs[edition], data)
+        cache.record(output, project, edition, digests[edition], data, last if edition == "pdf" else None)
+    pages = (project.journal.first_page, last) if last else None
     if pages:
-        LOGGER.info("%s: %d pages, printed pages %s", outputs["pdf"], pages[1] - pages[0] + 1,
-                    page_range(*pages))
-    return Result(project, outputs, pages, source.warnings)
+        LOGGER.info("%s: printed pages %s", outputs.get("pdf", project.slug), page_range(*pages))
+    return Result(project, outputs, pages, source.warnings, stale)

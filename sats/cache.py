@@ -1,0 +1,80 @@
+"""Incremental builds: an edition is rebuilt only when something it depends on has changed.
+
+Each edition's stamp records a digest of everything that shapes it (the manuscript's files,
+the templates and styles it uses, fonts, the CSL style, and the versions of pandoc, WeasyPrint
+and Sats) and a digest of the file it produced. The cache is safe to delete; a corrupt or
+foreign stamp counts as none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+from .config import TOOL_ROOT, Project
+
+CACHE_FOLDER = ".sats-cache"
+TEMPLATES = TOOL_ROOT / "templates"
+STYLES = TOOL_ROOT / "styles"
+SHARED = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts")
+DEPENDENCIES = {
+    "pdf": (*SHARED, TEMPLATES / "print.html.j2", STYLES / "print.css"),
+    "epub": (*SHARED, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
+}
+ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml")
+
+
+def _files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+
+
+def inputs_digest(project: Project, edition: str) -> str:
+    """A digest of everything that shapes `edition` of `project`."""
+    digest = hashlib.sha256(f"sats {__version__} {edition}".encode())
+    for engine in ENGINES:
+        digest.update(f"{engine} {metadata.version(engine)}\n".encode())
+    for path in (*project.source_files, *DEPENDENCIES[edition]):
+        for file in _files(path):
+            digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _stamp_path(output: Path, project: Project) -> Path:
+    return output / CACHE_FOLDER / f"{project.slug}.json"
+
+
+def _read(path: Path) -> dict[str, dict[str, object]]:
+    try:
+        stamps = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamps if isinstance(stamps, dict) else {}
+
+
+def up_to_date(output: Path, project: Project, edition: str, digest: str) -> bool:
+    """Whether the edition in `output` was built from exactly these inputs and is untouched."""
+    stamp = _read(_stamp_path(output, project)).get(edition)
+    target = output / f"{project.slug}.{edition}"
+    if not isinstance(stamp, dict) or stamp.get("inputs") != digest or not target.is_file():
+        return False
+    return stamp.get("output") == hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+def last_page(output: Path, project: Project) -> int | None:
+    """The last page of the print edition as last built, if the stamp knows it."""
+    value = _read(_stamp_path(output, project)).get("pdf", {}).get("last-page")
+    return value if isinstance(value, int) else None
+
+
+def record(output: Path, project: Project, edition: str, digest: str, data: bytes,
+           last: int | None = None) -> None:
+    """Remember that `data` was built from inputs with `digest`."""
+    path = _stamp_path(output, project)
+    stamps = _read(path)
+    stamps[edition] = {"inputs": digest, "output": hashlib.sha256(data).hexdigest(),
+                       **({"last-page": last} if last is not None else {})}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stamps, indent=1), encoding="utf-8")

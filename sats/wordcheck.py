@@ -1,0 +1,152 @@
+"""The word check: do the built editions carry every word of the manuscript, in order?
+
+The manuscript's words (citations as citeproc rendered them) must appear in each edition in
+the same order. An edition may add words around them (running heads, page numbers, labels,
+the reference list, notes placed elsewhere), never drop, change or reorder them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from .content import Content
+
+# PDFium marks a hyphen at a line end with U+FFFE, whether the typesetter broke the word
+# there or the word has a hyphen of its own: the comparison tries both readings.
+LINE_END_HYPHEN = re.compile(r"(?:\ufffe|[\u00ad\u2010-])\r?\n|\ufffe")
+BREAK = "\ufffe"
+XHTML = "http://www.w3.org/1999/xhtml"
+BLOCKS = ("p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "section", "aside", "nav", "hr")
+LOOKAHEAD = 400  # words an edition may set between two of the manuscript's words
+ANCHOR = 5  # opening words that locate a part in an edition
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """The first place where an edition departs from the manuscript."""
+
+    part: str
+    index: int
+    expected: str
+    context: str
+
+    def __str__(self) -> str:
+        return (f"{self.part}: word {self.index + 1} «{self.expected}» not found in order "
+                f"(manuscript: «{self.context}»)")
+
+
+def stringify(node: Any, notes: list[str] | None = None) -> str:
+    """The text of AST `node`; note texts go to `notes` (or are dropped), not in line."""
+    if isinstance(node, list):
+        return "".join(stringify(item, notes) for item in node)
+    if not isinstance(node, dict):
+        return ""
+    kind, children = node.get("t"), node.get("c")
+    if kind == "Str":
+        return str(children)
+    if kind in ("Space", "SoftBreak", "LineBreak"):
+        return " "
+    if kind == "Note":
+        if notes is not None:
+            notes.append(stringify(children, notes))
+        return ""
+    if kind in ("Para", "Plain", "Header"):
+        return stringify(children, notes) + "\n"
+    if kind in ("Code", "Math"):
+        return str(children[-1])
+    if kind in ("RawInline", "RawBlock", "Image"):
+        return ""
+    return stringify(children, notes)
+
+
+def expected(article: Content) -> dict[str, list[str]]:
+    """The manuscript's words, part by part: abstract, body, each note, translation."""
+    notes: list[str] = []
+    parts = {
+        "abstract": stringify(article.parts["abstract"]).split(),
+        "body": stringify(article.parts["body"], notes).split(),
+        "translation": stringify(article.parts["translation"]).split(),
+    }
+    for number, text in enumerate(notes, 1):
+        parts[f"note {number}"] = text.split()
+    return {name: words for name, words in parts.items() if words}
+
+
+def pdf_words(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ()) -> list[str]:
+    """The words of a PDF in reading order, with the typesetter's hyphenation undone.
+
+    WeasyPrint draws the page margin boxes (folio, running heads: `furniture`) after the
+    page's text, so they are cut from each page's end before a word broken across two
+    pages is joined again.
+    """
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    pages = []
+    try:
+        for index, page in enumerate(document):
+            marks = "|".join(re.escape(mark) for mark in (str(first_page + index), *furniture))
+            pages.append(re.sub(rf"(\s*(?:{marks}))+\s*$", "", page.get_textpage().get_text_range()))
+    finally:
+        document.close()
+    text = "\n".join(pages)
+    return LINE_END_HYPHEN.sub(BREAK, text).split()
+
+
+def epub_words(data: bytes) -> list[str]:
+    """The words of an EPUB's content documents in reading order."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        opf_name = next(name for name in archive.namelist() if name.endswith(".opf"))
+        base = opf_name.rsplit("/", 1)[0] + "/"
+        opf = etree.fromstring(archive.read(opf_name))
+        namespaces = {"opf": "http://www.idpf.org/2007/opf"}
+        hrefs = {item.get("id"): item.get("href") for item in opf.iterfind("opf:manifest/opf:item", namespaces)}
+        words: list[str] = []
+        for itemref in opf.iterfind("opf:spine/opf:itemref", namespaces):
+            tree = etree.fromstring(archive.read(base + hrefs[itemref.get("idref")]))
+            for element in tree.iter(*(f"{{{XHTML}}}{name}" for name in BLOCKS)):
+                element.tail = "\n" + (element.tail or "")
+            body = tree.find(f"{{{XHTML}}}body")
+            words += "".join(body.itertext()).split() if body is not None else []
+    return words
+
+
+def _same(found: str, wanted: str) -> bool:
+    """A word matches itself, or itself with a note call glued to it (regionen.1); a word
+    broken at a line end matches with the break read as nothing or as a hyphen."""
+    if BREAK in found:
+        return _same(found.replace(BREAK, ""), wanted) or _same(found.replace(BREAK, "-"), wanted)
+    return found == wanted or (found.startswith(wanted) and found[len(wanted):].isdigit())
+
+
+def _anchor(words: list[str], wanted: list[str]) -> int:
+    """Where a part begins in an edition: the first place its opening words stand together."""
+    opening = wanted[:ANCHOR]
+    for start in range(len(words)):
+        if all(start + i < len(words) and _same(words[start + i], word) for i, word in enumerate(opening)):
+            return start
+    return 0
+
+
+def compare(parts: dict[str, list[str]], words: list[str]) -> list[Mismatch]:
+    """Check that each part's words appear in `words` in order; report the first miss of each."""
+    problems = []
+    for part, wanted in parts.items():
+        position = _anchor(words, wanted)
+        for index, word in enumerate(wanted):
+            # Notes, running heads and page numbers may stand between two words of the
+            # manuscript, but no more than a page's worth of them.
+            window = words[position:position + LOOKAHEAD]
+            found = next((offset for offset, candidate in enumerate(window) if _same(candidate, word)), None)
+            if found is None:
+                context = " ".join(wanted[max(0, index - 4):index + 5])
+                problems.append(Mismatch(part, index, word, context))
+                break
+            position += found + 1
+    return problems
