@@ -78,12 +78,11 @@ def expected(article: Content) -> dict[str, list[str]]:
     return {name: words for name, words in parts.items() if words}
 
 
-def pdf_words(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ()) -> list[str]:
-    """The words of a PDF in reading order, with the typesetter's hyphenation undone.
+def pdf_pages(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ()) -> list[str]:
+    """The text of each page of a PDF, without its folio and running heads (`furniture`).
 
-    WeasyPrint draws the page margin boxes (folio, running heads: `furniture`) after the
-    page's text, so they are cut from each page's end before a word broken across two
-    pages is joined again.
+    WeasyPrint draws the page margin boxes after the page's text, so they are cut from the
+    end of each page's text.
     """
     import pypdfium2 as pdfium
 
@@ -95,8 +94,12 @@ def pdf_words(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ())
             pages.append(re.sub(rf"(\s*(?:{marks}))+\s*$", "", page.get_textpage().get_text_range()))
     finally:
         document.close()
-    text = "\n".join(pages)
-    return LINE_END_HYPHEN.sub(BREAK, text).split()
+    return pages
+
+
+def pdf_words(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ()) -> list[str]:
+    """The words of a PDF in reading order; a word broken across two pages is joined again."""
+    return LINE_END_HYPHEN.sub(BREAK, "\n".join(pdf_pages(data, first_page, furniture))).split()
 
 
 def epub_words(data: bytes) -> list[str]:
