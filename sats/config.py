@@ -153,7 +153,7 @@ class _Reader:
         name = self.get(keys, _text, required)
         if name is None:
             return None
-        path = (self.path.parent / name).resolve()
+        path: Path = (self.path.parent / name).resolve()
         root = self.path.parent.resolve()
         if not path.is_relative_to(root):
             self.problem(keys, f"'{_name(keys)}' must name a file inside the manuscript folder, got {name!r}")

@@ -10,9 +10,8 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from .errors import SatsError
-
 from . import pandoc
+from .errors import SatsError
 from .manuscript import Manuscript
 
 PARTS = ("abstract", "body", "translation", "refs")

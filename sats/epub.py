@@ -21,6 +21,7 @@ XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
 OPF = "http://www.idpf.org/2007/opf"
 SVG = "http://www.w3.org/2000/svg"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 NS = {"x": XHTML, "epub": OPS, "opf": OPF, "svg": SVG}
 COVER_WIDTH = 1600
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -122,11 +123,14 @@ class _Package:
         return output.getvalue()
 
 
-def _number_notes(package: _Package, labels: dict[str, str]) -> None:
-    """Number the notes through the whole book and link each note back to its call."""
+def _finish_documents(package: _Package, labels: dict[str, str]) -> None:
+    """Number the notes through the whole book, link each note back to its call, and give
+    every element marked with `lang` the `xml:lang` that XHTML reading systems read."""
     number = 0
     for href in package.spine():
         tree = package.tree(href)
+        for element in tree.xpath("//*[@lang][not(@xml:lang)]"):
+            element.set(XML_LANG, element.get("lang"))
         calls = tree.xpath('//x:a[@role="doc-noteref"]', namespaces=NS)
         for call in calls:
             number += 1
@@ -140,8 +144,7 @@ def _number_notes(package: _Package, labels: dict[str, str]) -> None:
             back.tail = " " + (target.text or "")
             target.text = None
             target.insert(0, back)
-        if calls:
-            package.save(href, tree)
+        package.save(href, tree)
 
 
 def _landmarks(package: _Package, labels: dict[str, str]) -> None:
@@ -150,7 +153,7 @@ def _landmarks(package: _Package, labels: dict[str, str]) -> None:
     nav = package.tree(nav_href)
     (landmarks,) = nav.xpath('//x:nav[@epub:type="landmarks"]/x:ol', namespaces=NS)
     spine = package.spine()
-    located = {}
+    located: dict[str, str] = {}
     for href in spine:
         for identifier in package.tree(href).xpath("//x:section/@id", namespaces=NS):
             located.setdefault(str(identifier), href)
@@ -195,7 +198,7 @@ def _metadata(package: _Package, accessibility: str) -> None:
 def finish(data: bytes, context: dict[str, Any]) -> bytes:
     """Finish pandoc's EPUB: notes, landmarks, cover text, metadata, a reproducible ZIP."""
     package = _Package(data)
-    _number_notes(package, context["labels"])
+    _finish_documents(package, context["labels"])
     _landmarks(package, context["labels"])
     _cover_text(package, context)
     _metadata(package, templates.render("epub/accessibility.xml.j2", **context))

@@ -37,10 +37,10 @@ class _ErrorCollector(logging.Handler):
 def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-    class Refused(FatalURLFetchingError):
+    class Refused(FatalURLFetchingError):  # type: ignore[misc]
         """A resource outside the project, or missing: the build stops."""
 
-    class ProjectFetcher(URLFetcher):
+    class ProjectFetcher(URLFetcher):  # type: ignore[misc]
         """Serves `file:` URLs inside the project's folders and nothing else."""
 
         def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:

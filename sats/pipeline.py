@@ -6,6 +6,7 @@ import logging
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
         "parts": {name: Markup(html) for name, html in parts.items()},
         "page_range": pages,
         "source": source,
+        # A stable identifier: the DOI, or a name-based UUID, never a random one.
+        "identifier": f"doi:{project.doi}" if project.doi else
+        f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'sats:{project.slug}:{project.title}')}",
         "subject": source,
         "description": description or project.title,
         "version": __version__,

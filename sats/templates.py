@@ -30,7 +30,7 @@ def environment() -> jinja2.Environment:
 def _all_labels() -> dict[str, dict[str, str]]:
     path = TEMPLATES / "labels.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data: dict[str, dict[str, str]] = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise SatsError.at(f"invalid YAML: {error}", path, mark.line + 1 if mark else None) from None

@@ -59,7 +59,7 @@ def stringify(node: Any, notes: list[str] | None = None) -> str:
     if kind in ("Para", "Plain", "Header"):
         return stringify(children, notes) + "\n"
     if kind in ("Code", "Math"):
-        return str(children[-1])
+        return str(node["c"][-1])
     if kind in ("RawInline", "RawBlock", "Image"):
         return ""
     return stringify(children, notes)

@@ -35,7 +35,8 @@ def assert_same_words(ours: list[str], theirs: list[str], what: str) -> None:
     if ours == theirs:
         return
     matcher = difflib.SequenceMatcher(a=theirs, b=ours, autojunk=False)
-    differences = [f"{tag}: extraction «{' '.join(theirs[i1 - 3:i2 + 3])}» / manuscript «{' '.join(ours[j1 - 3:j2 + 3])}»"
+    differences = [f"{tag}: extraction «{' '.join(theirs[i1 - 3:i2 + 3])}» / "
+                   f"manuscript «{' '.join(ours[j1 - 3:j2 + 3])}»"
                    for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
     pytest.fail(f"{what}: {len(differences)} differences, the first:\n" + "\n".join(differences[:5]))
 

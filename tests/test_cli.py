@@ -1,0 +1,147 @@
+"""The command line: incremental builds, check, preview, clean, and one-line errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import Built
+
+from sats.cli import main
+
+
+def digests(folder: Path) -> dict[str, tuple[str, int]]:
+    return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in folder.iterdir() if p.is_file()}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new))
+
+
+@pytest.fixture
+def built_copy(manuscript_copy: Path, tmp_path: Path) -> tuple[Path, Path]:
+    output = tmp_path / "dist"
+    assert main(["build", str(manuscript_copy), "-o", str(output), "-q"]) == 0
+    return manuscript_copy, output
+
+
+def test_second_build_renders_nothing_and_touches_nothing(built_copy: tuple[Path, Path],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder, output = built_copy
+    before = digests(output)
+    capsys.readouterr()
+    assert main(["build", str(folder), "-o", str(output)]) == 0
+    assert "both editions are up to date" in capsys.readouterr().err
+    assert digests(output) == before
+
+
+def test_a_changed_note_rebuilds_and_force_rebuilds(built_copy: tuple[Path, Path],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    folder, output = built_copy
+    notes = folder / "notes.md"
+    notes.write_text(notes.read_text().replace("The second note.", "The second note, revised."))
+    capsys.readouterr()
+    assert main(["build", str(folder), "-o", str(output)]) == 0
+    assert capsys.readouterr().err.startswith("built ")
+    assert main(["build", str(folder), "-o", str(output), "--force", "--edition", "epub"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("built ") and ".epub" in err and ".pdf" not in err
+
+
+def test_a_corrupt_cache_counts_as_empty(built_copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    folder, output = built_copy
+    for stamp in (output / ".sats-cache").iterdir():
+        stamp.write_text("{not json")
+    capsys.readouterr()
+    assert main(["build", str(folder), "-o", str(output)]) == 0
+    assert capsys.readouterr().err.startswith("built ")
+    assert json.loads(next((output / ".sats-cache").iterdir()).read_text())["pdf"]["inputs"]
+
+
+def test_an_edited_output_is_rebuilt(built_copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    folder, output = built_copy
+    pdf = next(output.glob("*.pdf"))
+    pdf.write_bytes(b"not a pdf")
+    capsys.readouterr()
+    assert main(["build", str(folder), "-o", str(output), "--edition", "pdf"]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF-")
+
+
+def test_two_builds_are_byte_identical(mini: Built, tmp_path: Path) -> None:
+    assert main(["build", str(mini.project.root), "-o", str(tmp_path), "-q", "--force"]) == 0
+    for edition in ("pdf", "epub"):
+        assert (tmp_path / f"{mini.project.slug}.{edition}").read_bytes() == \
+            (mini.output / f"{mini.project.slug}.{edition}").read_bytes(), edition
+
+
+def test_check_validates_both_editions(mini: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(mini.project.root), "-o", str(mini.output)]) == 0
+    err = capsys.readouterr().err
+    assert "EPUBCheck found 0 errors and warnings; words checked" in err
+    assert "no problems, 0 warnings" in err
+
+
+def test_check_fails_on_a_damaged_edition(built_copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    folder, output = built_copy
+    body = folder / "body.md"
+    body.write_text(body.read_text().replace("The text ends here.", "The text ends here, with new words."))
+    capsys.readouterr()
+    assert main(["check", str(folder), "-o", str(output)]) == 1
+    assert "word check: body: word" in capsys.readouterr().err
+
+
+def test_preview_writes_pages_and_a_contact_sheet(mini: Built, tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    shutil.copytree(mini.output, output)
+    assert main(["preview", str(mini.project.root), "-o", str(output), "-q"]) == 0
+    folder = output / "preview" / mini.project.slug
+    assert sorted(p.name for p in folder.iterdir()) == ["contact-sheet.png", "page-41.png"]
+    assert (folder / "page-41.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_clean_removes_what_the_build_wrote(built_copy: tuple[Path, Path]) -> None:
+    folder, output = built_copy
+    (output / "unrelated.txt").write_text("keep me")
+    assert main(["clean", str(folder), "-o", str(output), "-q"]) == 0
+    assert sorted(p.name for p in output.rglob("*") if p.is_file()) == ["unrelated.txt"]
+
+
+def test_help_documents_commands_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for word in ("build", "check", "preview", "watch", "clean", "exit codes:"):
+        assert word in text
+    assert main(["build", "--edition", "mobi"]) == 2
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda f: (f / "metadata.yaml").write_text("title: [unclosed\nlang: en\n"),
+     "metadata.yaml:2: invalid YAML: expected ',' or ']', but got ':'"),
+    (lambda f: (f / "metadata.yaml").write_text((f / "metadata.yaml").read_text() + "colour: blue\n"),
+     "metadata.yaml:20: unknown key 'colour'; expected one of:"),
+    (lambda f: edit(f / "metadata.yaml", "volume: 3", "volume: three"),
+     "metadata.yaml:12: 'journal.volume' must be a whole number, got 'three'"),
+    (lambda f: (f / "notes.md").unlink(), "metadata.yaml:18: 'notes': file not found: notes.md"),
+    (lambda f: (f / "body.md").write_bytes(b"# Title\n\nBad \xff byte.\n"), "body.md:3: not valid UTF-8 text"),
+    (lambda f: edit(f / "metadata.yaml", "body: body.md", "body: ../../etc/passwd"),
+     "metadata.yaml:17: 'body' must name a file inside the manuscript folder, got '../../etc/passwd'"),
+])
+def test_mistakes_give_one_line_and_leave_dist_untouched(built_copy: tuple[Path, Path], change, message: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    folder, output = built_copy
+    before = digests(output)
+    change(folder)
+    capsys.readouterr()
+    assert main(["build", str(folder), "-o", str(output), "--force"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error, error
+    assert digests(output) == before
+
+
+def test_missing_manuscript_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.strip().endswith("nowhere: manuscript folder not found")
