@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MANUSCRIPTS ?= manuscript
+BUILD_FLAGS ?=
 
 .PHONY: all build test lint check preview clean distclean lock bench
 
@@ -16,7 +17,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 build: $(STAMP)
-	$(PY) build.py build $(MANUSCRIPTS)
+	$(PY) build.py build $(MANUSCRIPTS) $(BUILD_FLAGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check sats tests bench build.py
