@@ -15,17 +15,16 @@ from .errors import SatsError
 
 LOGGER = logging.getLogger("sats")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-COMMANDS = ("build", "check", "preview", "watch", "clean")
+COMMANDS = {
+    "build": "build the editions (the default command)",
+    "check": "lint the manuscript, then validate the editions: EPUBCheck, the PDF's structure, "
+             "and the word check of both editions against the manuscript",
+    "preview": "write PNG images of the PDF's pages and a contact sheet to OUTPUT/preview/SLUG/",
+    "watch": "rebuild whenever a manuscript file, template or style is saved (Ctrl-C stops)",
+    "clean": "remove the editions, previews and build cache of the manuscripts",
+}
 WATCH_INTERVAL = 0.3
-EPILOG = """commands:
-  build    build the editions (the default command)
-  check    lint the manuscript, then validate the editions: EPUBCheck, the PDF's
-           structure, and the word check of both editions against the manuscript
-  preview  write PNG images of the PDF's pages and a contact sheet to OUTPUT/preview/
-  watch    rebuild whenever a manuscript file, template or style is saved
-  clean    remove the editions, previews and build cache of the manuscripts
-
-exit codes:
+EPILOG = """exit codes:
   0  success (for check: no problem found)
   1  a problem with the manuscript or the editions, one line each: file:line: message
   2  the command line is wrong
@@ -44,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     common.add_argument("-v", "--verbose", action="store_true", help="print every stage with its timing")
     commands = parser.add_subparsers(dest="command", metavar="command")
-    for name in COMMANDS:
-        sub = commands.add_parser(name, parents=[common], help=EPILOG.split(f"  {name}", 1)[1].split("\n")[0])
+    for name, summary in COMMANDS.items():
+        sub = commands.add_parser(name, parents=[common], help=summary, description=summary)
         if name in ("build", "watch"):
             sub.add_argument("--edition", choices=pipeline.EDITIONS, action="append",
                              help="build only this edition (may be repeated)")
