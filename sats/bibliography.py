@@ -73,13 +73,14 @@ def load(path: Path) -> Bibliography:
         if not isinstance(key, str):
             raise SatsError.at("every entry needs an 'id'", path)
         if key in entries:
-            raise SatsError.at(f"entry '{key}' is defined twice", path, lines.get(key))
+            raise SatsError.at(f"entry '{key}' is defined twice", path, lines.get(key, [0, 0])[-1] or None)
         entries[key] = item
-    return Bibliography(path, entries, lines)
+    return Bibliography(path, entries, {key: places[0] for key, places in lines.items()})
 
 
-def _line_numbers(text: str, pattern: str) -> dict[str, int]:
-    lines: dict[str, int] = {}
+def _line_numbers(text: str, pattern: str) -> dict[str, list[int]]:
+    """The lines where each entry's key stands (more than one if it is defined twice)."""
+    lines: dict[str, list[int]] = {}
     for match in re.finditer(pattern, text):
-        lines.setdefault(match.group(1), text.count("\n", 0, match.start()) + 1)
+        lines.setdefault(match.group(1), []).append(text.count("\n", 0, match.start()) + 1)
     return lines

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import TOOL_ROOT, Project
+from .output import write_atomically
 
 CACHE_FOLDER = ".sats-cache"
 TEMPLATES = TOOL_ROOT / "templates"
@@ -76,5 +77,4 @@ def record(output: Path, project: Project, edition: str, digest: str, data: byte
     stamps = _read(path)
     stamps[edition] = {"inputs": digest, "output": hashlib.sha256(data).hexdigest(),
                        **({"last-page": last} if last is not None else {})}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(stamps, indent=1), encoding="utf-8")
+    write_atomically(path, json.dumps(stamps, indent=1).encode())

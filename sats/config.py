@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import difflib
 import re
 import unicodedata
 from collections.abc import Callable
@@ -110,6 +111,7 @@ class _Reader:
         self.data = data
         self.lines = lines
         self.problems: list[Problem] = []
+        self.misspelt: set[tuple[Any, ...]] = set()  # required keys already reported as misspelt
 
     def problem(self, keys: tuple[Any, ...], message: str) -> None:
         line = self.lines.get(keys) or self.lines.get(keys[:-1])
@@ -122,8 +124,13 @@ class _Reader:
             return {}
         for key in value:
             if key not in allowed:
-                self.problem((*keys, key), f"unknown key '{_name((*keys, key))}'; "
-                             f"expected one of: {', '.join(sorted(allowed))}")
+                guess = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                if guess and guess[0] not in value:
+                    self.misspelt.add((*keys, guess[0]))
+                    hint = f"did you mean '{guess[0]}'?"
+                else:
+                    hint = f"expected one of: {', '.join(sorted(allowed))}"
+                self.problem((*keys, key), f"unknown key '{_name((*keys, key))}'; {hint}")
         return value
 
     def _lookup(self, keys: tuple[Any, ...]) -> Any:
@@ -140,7 +147,7 @@ class _Reader:
     def get(self, keys: tuple[Any, ...], kind: Callable[[Any], Any], required: bool = False) -> Any:
         value = self._lookup(keys)
         if value is None:
-            if required:
+            if required and keys not in self.misspelt:
                 self.problem(keys, f"missing required key '{_name(keys)}'")
             return None
         try:
@@ -192,7 +199,10 @@ def _words(value: Any) -> tuple[str, ...]:
 def _date(value: Any) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
-    return datetime.date.fromisoformat(_text(value))
+    try:
+        return datetime.date.fromisoformat(_text(value))
+    except ValueError:
+        raise ValueError("must be a date written YYYY-MM-DD") from None
 
 
 def _lang(value: Any) -> str:

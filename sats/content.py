@@ -15,7 +15,8 @@ from .errors import SatsError
 from .manuscript import Manuscript
 
 PARTS = ("abstract", "body", "translation", "refs")
-READER = "markdown-smart"  # the author's quotes and dashes stay exactly as typed
+# The author's quotes and dashes stay exactly as typed; no raw blocks for other formats.
+READER = "markdown-smart-raw_attribute-raw_tex"
 
 Block = dict[str, Any]
 

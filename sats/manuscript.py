@@ -16,6 +16,16 @@ TRAILING_PUNCTUATION = re.compile(r"[:.#$%&+?<>~/-]+$")
 NOTE_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]*(.*)$")
 NOTE_CALL = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 CODE = re.compile(r"`+[^`]*`+")
+RAW_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)/?>")
+ATTRIBUTE = re.compile(r"([^\s=/]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
+IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
+# Raw HTML in the Markdown: a few inline elements, with harmless attributes; nothing that
+# runs, styles, embeds or fetches.
+INLINE_ELEMENTS = {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", "em", "i", "kbd", "mark",
+                   "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr"}
+SAFE_ATTRIBUTES = {"class", "dir", "href", "id", "lang", "title", "xml:lang", "datetime"}
+SAFE_LINK = re.compile(r"^(https?:|mailto:|#)")
+MAX_SOURCE_BYTES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ def _div(identifier: str, lang: str, text: str) -> str:
 def read_source(path: Path) -> Source:
     """Read a UTF-8 text file, with a clear error naming the line of a bad byte."""
     try:
+        if path.stat().st_size > MAX_SOURCE_BYTES:
+            raise SatsError.at(f"larger than {MAX_SOURCE_BYTES // 1_000_000} MB: too large for a manuscript file", path)
         data = path.read_bytes()
     except OSError as error:
         raise SatsError.at(f"cannot read: {error.strerror}", path) from None
@@ -94,6 +106,38 @@ def check_citations(sources: list[Source], bib: Bibliography) -> list[Problem]:
             used.add(key)
     return [Problem(f"entry '{key}' is never cited", bib.path, bib.lines.get(key))
             for key in bib.entries if key not in used]
+
+
+def check_raw_html(sources: list[Source]) -> None:
+    """Refuse raw HTML beyond a few inline elements with harmless attributes."""
+    for source in sources:
+        for number, line in _lines(source):
+            for tag in RAW_TAG.finditer(line):
+                name = tag.group(2).lower()
+                if name not in INLINE_ELEMENTS:
+                    raise SatsError.at(f"raw HTML <{name}> is not allowed; allowed are the inline elements "
+                                       f"{', '.join(sorted(INLINE_ELEMENTS))}", source.path, number)
+                for attribute in ATTRIBUTE.finditer(tag.group(3)):
+                    key, value = attribute.group(1).lower(), (attribute.group(2) or "").strip("\"'")
+                    if key not in SAFE_ATTRIBUTES:
+                        raise SatsError.at(f"raw HTML attribute {key}= on <{name}> is not allowed", source.path, number)
+                    if key == "href" and not SAFE_LINK.match(value):
+                        raise SatsError.at(f"raw HTML link {value!r} is not allowed: links go to http(s), "
+                                           "mailto or # targets", source.path, number)
+
+
+def check_images(sources: list[Source], root: Path) -> None:
+    """Every image is an existing file inside the manuscript folder."""
+    for source in sources:
+        for number, line in _lines(source):
+            for match in IMAGE.finditer(line):
+                target = match.group(1)
+                path = (source.path.parent / target).resolve()
+                if ":" in target.split("/", 1)[0] or target.startswith("/") or not path.is_relative_to(root):
+                    raise SatsError.at(f"image {target!r} is refused: images must be files inside the "
+                                       "manuscript folder", source.path, number)
+                if not path.is_file():
+                    raise SatsError.at(f"image {target!r} not found", source.path, number)
 
 
 def check_notes(sources: list[Source]) -> None:
@@ -137,6 +181,8 @@ def read(project: Project) -> Manuscript:
     translation = read_source(project.translation.abstract) if project.translation else None
     sources = [s for s in (abstract, body, notes, translation) if s]
     bib = bibliography.load(project.bibliography)
+    check_raw_html(sources)
+    check_images(sources, project.root)
     check_notes(sources)
     unused = check_citations(sources, bib)
     return Manuscript(project, body, notes, abstract, translation, bib,

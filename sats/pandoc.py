@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import SatsError
 
 LOGGER = logging.getLogger("sats.pandoc")
+TIMEOUT = 120  # seconds; the first title takes half a second
 MESSAGE = re.compile(r"^\[(WARNING|INFO|ERROR)\]\s*(.*)$")
 
 
@@ -49,8 +50,11 @@ def execute(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
-    result = subprocess.run(command, input=stdin.encode() if stdin is not None else None,
-                            capture_output=True, env=env, cwd=cwd, check=False)
+    try:
+        result = subprocess.run(command, input=stdin.encode() if stdin is not None else None,
+                                capture_output=True, env=env, cwd=cwd, check=False, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise SatsError.at(f"pandoc took longer than {TIMEOUT} s: is the manuscript unreasonably large?") from None
     stderr = result.stderr.decode(errors="replace")
     for line in stderr.splitlines():
         match = MESSAGE.match(line)

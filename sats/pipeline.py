@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from markupsafe import Markup
 from . import __version__, cache, config, content, epub, manuscript, pdf, templates
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
+from .output import write_atomically
 
 LOGGER = logging.getLogger("sats")
 EDITIONS = ("pdf", "epub")
@@ -70,21 +69,8 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
         "subject": source,
         "description": description or project.title,
         "version": __version__,
+        "stylesheet": (STYLES / "print.css").as_uri(),
     }
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file, so that `path` is never half written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int]:
@@ -93,7 +79,7 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int]:
     roots = (STYLES, project.root)
     while True:
         html = templates.render("print.html.j2", **template_context(project, parts, last))
-        rendered = pdf.render(html, STYLES, roots, identifier=project.doi or project.slug,
+        rendered = pdf.render(html, project.root, roots, identifier=project.doi or project.slug,
                               epoch=project.epoch)
         produced = project.journal.first_page + rendered.pages - 1
         if produced == last:

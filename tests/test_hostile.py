@@ -1,0 +1,104 @@
+"""Broken and hostile manuscripts: one clear line each, nothing leaked, the last good build kept.
+
+Each folder under tests/broken/ holds the files that differ from the small fixture manuscript,
+`expected.txt` (the error line's end), and optionally `symlinks.txt` ("name -> target" lines).
+`{CANARY}` stands for a file outside the project whose content must appear in no output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from sats.cli import main
+
+BROKEN = Path(__file__).resolve().parent / "broken"
+CASES = sorted(path.name for path in BROKEN.iterdir() if path.is_dir())
+SECRET = "CANARY-7f3a9c-do-not-publish"
+
+
+@pytest.fixture(scope="module")
+def good_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("good") / "dist"
+    assert main(["build", str(FIXTURES / "mini"), "-o", str(output), "-q"]) == 0
+    return output
+
+
+def prepare(case: str, workspace: Path) -> tuple[Path, Path]:
+    """The fixture manuscript with the case's files laid over it, and the canary beside it."""
+    canary = workspace / "canary.txt"
+    canary.write_text(SECRET)
+    folder = workspace / "manuscript"
+    shutil.copytree(FIXTURES / "mini", folder)
+    for source in (BROKEN / case).iterdir():
+        if source.name in ("expected.txt", "symlinks.txt"):
+            continue
+        data = source.read_bytes().replace(b"{CANARY}", str(canary).encode())
+        (folder / source.name).write_bytes(data)
+    links = BROKEN / case / "symlinks.txt"
+    if links.exists():
+        for line in links.read_text().splitlines():
+            name, target = line.split(" -> ")
+            (folder / name).unlink(missing_ok=True)
+            (folder / name).symlink_to(target.replace("{CANARY}", str(canary)))
+    return folder, canary
+
+
+def contents(output: Path) -> bytes:
+    """Everything in the output folder, EPUBs unpacked."""
+    data = b""
+    for path in sorted(output.rglob("*")):
+        if path.is_file():
+            data += path.read_bytes()
+            if path.suffix == ".epub":
+                with zipfile.ZipFile(path) as archive:
+                    data += b"".join(archive.read(name) for name in archive.namelist())
+    return data
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 25
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_broken_manuscript(case: str, tmp_path: Path, good_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder, canary = prepare(case, tmp_path)
+    output = tmp_path / "dist"
+    shutil.copytree(good_build, output)
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    code = main(["build", str(folder), "-o", str(output), "--force"])
+    error = capsys.readouterr().err.strip()
+    expected = (BROKEN / case / "expected.txt").read_text().strip().replace("{CANARY}", str(canary))
+    assert code == 1
+    assert "\n" not in error and "Traceback" not in error, error
+    assert error.endswith(expected) or expected in error, f"{error!r} does not say {expected!r}"
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()} == before
+    assert SECRET.encode() not in contents(output)
+
+
+def test_the_manuscript_is_never_a_template(manuscript_copy: Path, tmp_path: Path) -> None:
+    body = manuscript_copy / "body.md"
+    body.write_text(body.read_text() + "\nLiteral {{ config }} and {% include 'print.html.j2' %} and {{ 7*7 }}.\n")
+    assert main(["build", str(manuscript_copy), "-o", str(tmp_path), "-q"]) == 0
+    import pikepdf
+
+    from sats.wordcheck import pdf_words
+    pdf = next(tmp_path.glob("*.pdf"))
+    with pikepdf.open(pdf) as document:
+        assert str(document.docinfo.Title) == "A Small Test Article: Notes, Citations and {{ braces }}"
+    text = " ".join(pdf_words(pdf.read_bytes()))
+    assert "{{ config }}" in text and "{% include 'print.html.j2' %}" in text and "{{ 7*7 }}" in text
+    assert "{{ 7*7 }}" in contents(tmp_path).decode("utf-8", "replace")
+
+
+def test_an_output_folder_that_cannot_be_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "dist"
+    blocker.write_text("a file where the output folder should be")
+    assert main(["build", str(FIXTURES / "mini"), "-o", str(blocker), "--force"]) == 1
+    assert capsys.readouterr().err.strip().endswith("dist: cannot write here: File exists")
