@@ -152,13 +152,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     level = logging.ERROR if options.quiet else logging.INFO if options.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
-    for noisy in ("weasyprint", "fontTools"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
     try:
         if options.command == "check":
             return _check(options)
         {"build": _build, "preview": _preview, "watch": _watch, "clean": _clean}[options.command](options)
     except SatsError as error:
         print(error, file=sys.stderr)
+        return EXIT_FAILED
+    except RecursionError:
+        print("the manuscript is nested too deeply to typeset", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

@@ -26,6 +26,8 @@ INLINE_ELEMENTS = {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", 
 SAFE_ATTRIBUTES = {"class", "dir", "href", "id", "lang", "title", "xml:lang", "datetime"}
 SAFE_LINK = re.compile(r"^(https?:|mailto:|#)")
 MAX_SOURCE_BYTES = 5_000_000
+MAX_NESTING = 12  # quote and list levels: enough for any article, bounded for the engines
+QUOTES = re.compile(r"^(?:\s*>)*")
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,18 @@ def check_raw_html(sources: list[Source]) -> None:
                                            "mailto or # targets", source.path, number)
 
 
+def check_nesting(sources: list[Source]) -> None:
+    """Refuse block quotes and lists nested deeper than an article needs."""
+    for source in sources:
+        for number, line in _lines(source):
+            quotes = QUOTES.match(line).group(0).count(">")  # type: ignore[union-attr]
+            indent = len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip(" "))
+            depth = quotes + indent // 4
+            if depth > MAX_NESTING:
+                raise SatsError.at(f"nested {depth} levels deep; at most {MAX_NESTING} are allowed",
+                                   source.path, number)
+
+
 def check_images(sources: list[Source], root: Path) -> None:
     """Every image is an existing file inside the manuscript folder."""
     for source in sources:
@@ -181,6 +195,7 @@ def read(project: Project) -> Manuscript:
     translation = read_source(project.translation.abstract) if project.translation else None
     sources = [s for s in (abstract, body, notes, translation) if s]
     bib = bibliography.load(project.bibliography)
+    check_nesting(sources)
     check_raw_html(sources)
     check_images(sources, project.root)
     check_notes(sources)

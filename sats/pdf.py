@@ -24,14 +24,21 @@ class Pdf:
 
 
 class _ErrorCollector(logging.Handler):
-    """Collects WeasyPrint's errors (an unusable resource), which fail the build."""
+    """Collects what WeasyPrint could not use: errors (an unusable resource) and the CSS it
+    ignored. Both fail the build rather than leave a hole or a wrong style in the PDF."""
+
+    CSS_PROBLEM = ("Ignored", "Parse error", "Invalid", "Unsupported")
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__(logging.WARNING)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR or message.startswith(self.CSS_PROBLEM):
+            self.messages.append(message)
+        else:
+            LOGGER.debug("WeasyPrint: %s", message)
 
 
 def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
@@ -65,15 +72,20 @@ def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, e
 
     fetcher, refused = _fetcher(tuple(root.resolve() for root in roots))
     errors = _ErrorCollector()
-    logging.getLogger("weasyprint").addHandler(errors)
+    weasyprint_logger = logging.getLogger("weasyprint")
+    saved = weasyprint_logger.level, weasyprint_logger.propagate
+    weasyprint_logger.addHandler(errors)
+    weasyprint_logger.setLevel(logging.WARNING)
+    weasyprint_logger.propagate = False  # its messages are ours to report
     try:
         document = weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
         data = document.write_pdf(pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode())
     except refused as error:
         raise SatsError.at(str(error)) from None
     finally:
-        logging.getLogger("weasyprint").removeHandler(errors)
+        weasyprint_logger.removeHandler(errors)
+        weasyprint_logger.level, weasyprint_logger.propagate = saved
     if errors.messages:
-        raise SatsError.at(f"WeasyPrint: {errors.messages[0]}")
+        raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
     assert data is not None
     return Pdf(data, len(document.pages))

@@ -102,3 +102,26 @@ def test_an_output_folder_that_cannot_be_written(tmp_path: Path, capsys: pytest.
     blocker.write_text("a file where the output folder should be")
     assert main(["build", str(FIXTURES / "mini"), "-o", str(blocker), "--force"]) == 1
     assert capsys.readouterr().err.strip().endswith("dist: cannot write here: File exists")
+
+
+def test_a_style_weasyprint_cannot_use_fails_the_build(tmp_path: Path) -> None:
+    from sats import pdf
+    from sats.errors import SatsError
+
+    html = "<html><head><style>p { colour: red; }</style></head><body><p>Text</p></body></html>"
+    with pytest.raises(SatsError, match=r"WeasyPrint cannot use the styles: Ignored `colour: red` at 1:\d+"):
+        pdf.render(html, tmp_path, (tmp_path,), identifier="x", epoch=0)
+
+
+def test_a_template_error_names_the_template_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sats import templates
+    from sats.errors import SatsError
+
+    (tmp_path / "broken.html.j2").write_text("<p>\n{{ project.title }\n</p>\n")
+    monkeypatch.setattr(templates, "TEMPLATES", tmp_path)
+    templates.environment.cache_clear()
+    try:
+        with pytest.raises(SatsError, match=r"broken\.html\.j2:2: template error: unexpected '}'"):
+            templates.render("broken.html.j2", project=None)
+    finally:
+        templates.environment.cache_clear()
