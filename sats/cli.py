@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
                              help="treat warnings (unused or incomplete bibliography entries) as errors")
         if name == "build":
             sub.add_argument("--force", action="store_true", help="rebuild even what is up to date")
+            sub.add_argument("--keep-html", action="store_true",
+                             help="also write OUTPUT/SLUG.print.html, the HTML WeasyPrint lays out")
     return parser
 
 
@@ -65,7 +67,8 @@ def _build(options: argparse.Namespace, force: bool = False) -> None:
     editions = tuple(options.edition or pipeline.EDITIONS)
     for folder in options.manuscripts:
         result = pipeline.build(folder, options.output, editions, strict=options.strict,
-                                force=force or getattr(options, "force", False))
+                                force=force or getattr(options, "force", False),
+                                keep_html=getattr(options, "keep_html", False))
         pages = f", printed pages {pipeline.page_range(*result.pages)}" if result.pages else ""
         if result.rebuilt:
             _say(options, f"built {', '.join(str(result.outputs[e]) for e in result.rebuilt)}{pages}")

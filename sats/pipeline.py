@@ -73,7 +73,7 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     }
 
 
-def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int]:
+def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]:
     """Lay out the print edition; the first page names the page range the layout produced."""
     last = project.journal.last_page
     roots = (STYLES, project.root)
@@ -83,16 +83,16 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int]:
                               epoch=project.epoch)
         produced = project.journal.first_page + rendered.pages - 1
         if produced == last:
-            return rendered, produced
+            return rendered, produced, html
         if project.journal.last_page is not None:
             LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
                            project.metadata_file.name, produced, project.journal.last_page)
-            return rendered, produced
+            return rendered, produced, html
         last = produced
 
 
 def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False,
-          force: bool = False) -> Result:
+          force: bool = False, keep_html: bool = False) -> Result:
     """Build the chosen editions of the manuscript in `folder` into `output`.
 
     An edition whose inputs have not changed since it was built is left as it is. Nothing
@@ -119,8 +119,10 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     last = project.journal.last_page or cache.last_page(output, project)
     if "pdf" in stale:
         with stage("pdf"):
-            rendered, last = typeset(project, parts)
+            rendered, last, html = typeset(project, parts)
         made["pdf"] = rendered.data
+        if keep_html:  # what Sats feeds WeasyPrint, to time or inspect WeasyPrint alone
+            write_atomically(output / f"{project.slug}.print.html", html.encode())
     if "epub" in stale:
         with stage("epub"):
             made["epub"] = epub.write(project, article, template_context(project, parts, last))
