@@ -23,6 +23,10 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# A title wholly in square brackets is the editor's description of an untitled work (APA).
+DESCRIPTION = re.compile(r"^\[.*\]$")
+
+
 @dataclass(frozen=True)
 class Bibliography:
     """The entries of the bibliography as CSL-JSON items, keyed by id."""
@@ -41,6 +45,8 @@ class Bibliography:
         for key, entry in self.entries.items():
             needed = REQUIRED_FIELDS["*"] + REQUIRED_FIELDS.get(entry.get("type", ""), ())
             missing = [name for name in needed if not entry.get(name)]
+            if DESCRIPTION.match(str(entry.get("title", ""))):
+                missing.insert(0, "title (a description in brackets stands in its place)")
             if entry.get("type") == "article-journal" and entry.get("DOI") and "page" in missing:
                 missing.remove("page")
             if missing:

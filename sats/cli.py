@@ -14,7 +14,7 @@ from . import __version__, cache, config, pipeline
 from .errors import SatsError
 
 LOGGER = logging.getLogger("sats")
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED = 0, 1  # argparse exits with 2 on a wrong command line
 COMMANDS = {
     "build": "build the editions (the default command)",
     "check": "lint the manuscript, then validate the editions: EPUBCheck, the PDF's structure, "

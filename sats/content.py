@@ -36,10 +36,6 @@ class Content:
         return json.dumps({"pandoc-api-version": self.api_version, "meta": metadata,
                            "blocks": blocks}, ensure_ascii=False)
 
-    def note_count(self) -> int:
-        """How many notes the article has."""
-        return sum(1 for node in walk(self.parts["body"]) if node.get("t") == "Note")
-
 
 def parse(manuscript: Manuscript) -> Content:
     """Parse the manuscript's Markdown once and resolve its citations with citeproc."""

@@ -31,7 +31,7 @@ class Built:
 
 def build(folder: Path, output: Path) -> Built:
     """Build `folder` into `output` through the command line, in this process."""
-    code = main(["build", str(folder), "-o", str(output), "-q"])
+    code = main(["build", str(folder), "-o", str(output), "-q", "--keep-html"])
     assert code == 0
     project = config.load(folder)
     return Built(project, output, output / f"{project.slug}.pdf", output / f"{project.slug}.epub")

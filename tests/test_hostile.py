@@ -125,3 +125,4 @@ def test_a_template_error_names_the_template_and_line(tmp_path: Path, monkeypatc
             templates.render("broken.html.j2", project=None)
     finally:
         templates.environment.cache_clear()
+

@@ -135,6 +135,10 @@ def test_incomplete_entries_are_reported_with_what_they_lack() -> None:
     for key in untitled:
         assert reports[key].endswith(f"entry '{key}' is incomplete: no title"), reports[key]
         assert re.match(r"^manuscript/references\.json:\d+: ", reports[key])
+    for key in ("putin2004b", "shoigu2017"):  # titles supplied by the reconstruction
+        assert reports[key].endswith("is incomplete: no title (a description in brackets stands in its place)")
+    guesses = untitled | {"putin2004b", "shoigu2017"}
+    assert len(guesses) == 12 and guesses <= set(reports), "every partial reconstruction is reported"
     assert "enstad2017" in reports and "no volume, no page" in reports["enstad2017"]
     assert "sakwa2017" not in reports  # verified and complete
     assert not [w for w in source.warnings if "never cited" in str(w)]

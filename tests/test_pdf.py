@@ -137,3 +137,21 @@ def test_word_check_catches_a_dropped_word(first_title: Built) -> None:
     dropped = edition[:800] + edition[801:]
     misses = compare(expected(article), dropped)
     assert len(misses) == 1 and misses[0].part == "body"
+
+
+def test_no_heading_stands_alone_at_a_page_foot(first_title: Built) -> None:
+    article = content.parse(manuscript.read(config.load(ROOT / "manuscript")))
+    pages = page_texts(first_title)
+    blocks = article.parts["body"]
+    for index, block in enumerate(blocks):
+        if block["t"] == "Header":
+            heading = stringify(block).strip()
+            following = " ".join(stringify(blocks[index + 1]).split()[:6])
+            (page,) = [i for i, text in enumerate(pages) if heading in text]
+            assert following in pages[page], f"«{heading}» is parted from its first lines"
+
+
+def test_languages_for_hyphenation(first_title: Built) -> None:
+    html = (first_title.output / f"{first_title.project.slug}.print.html").read_text()
+    assert '<html lang="nb-NO">' in html, "Norwegian hyphenation (nb-NO, not no)"
+    assert '<section class="translation" lang="en"' in html, "the English abstract hyphenated as English"
