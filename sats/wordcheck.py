@@ -18,7 +18,8 @@ from lxml import etree
 from .content import Content
 
 # PDFium marks a hyphen at a line end with U+FFFE, whether the typesetter broke the word
-# there or the word has a hyphen of its own: the comparison tries both readings.
+# there or the word has a hyphen of its own: the comparison tries both readings. The rest of
+# the word follows on the next line, or on the next page after the notes of this one.
 LINE_END_HYPHEN = re.compile(r"(?:\ufffe|[\u00ad\u2010-])\r?\n|\ufffe")
 BREAK = "\ufffe"
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -99,7 +100,7 @@ def pdf_pages(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ())
 
 def pdf_words(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ()) -> list[str]:
     """The words of a PDF in reading order; a word broken across two pages is joined again."""
-    return LINE_END_HYPHEN.sub(BREAK, "\n".join(pdf_pages(data, first_page, furniture))).split()
+    return LINE_END_HYPHEN.sub(BREAK + " ", "\n".join(pdf_pages(data, first_page, furniture))).split()
 
 
 def epub_words(data: bytes) -> list[str]:
@@ -121,11 +122,27 @@ def epub_words(data: bytes) -> list[str]:
 
 
 def _same(found: str, wanted: str) -> bool:
-    """A word matches itself, or itself with a note call glued to it (regionen.1); a word
-    broken at a line end matches with the break read as nothing or as a hyphen."""
-    if BREAK in found:
-        return _same(found.replace(BREAK, ""), wanted) or _same(found.replace(BREAK, "-"), wanted)
+    """A word matches itself, or itself with a note call glued to it (regionen.1)."""
     return found == wanted or (found.startswith(wanted) and found[len(wanted):].isdigit())
+
+
+def _find(words: list[str], position: int, wanted: str) -> int | None:
+    """The position after `wanted` in `words`, looking from `position` a bounded distance on.
+
+    Notes, running heads and page numbers may stand between two words of the manuscript, and
+    between the two halves of a word broken at a line end, but no more than a page's worth.
+    """
+    for offset, candidate in enumerate(words[position:position + LOOKAHEAD]):
+        if _same(candidate, wanted):
+            return position + offset + 1
+        stem = candidate[:-1]
+        if candidate.endswith(BREAK) and stem and wanted.startswith(stem) and len(wanted) > len(stem):
+            rest = wanted[len(stem):]
+            for reading in (rest, rest[1:]) if rest.startswith("-") else (rest,):
+                after = _find(words, position + offset + 1, reading) if reading else None
+                if after is not None:
+                    return after
+    return None
 
 
 def _anchor(words: list[str], wanted: list[str]) -> int:
@@ -143,13 +160,10 @@ def compare(parts: dict[str, list[str]], words: list[str]) -> list[Mismatch]:
     for part, wanted in parts.items():
         position = _anchor(words, wanted)
         for index, word in enumerate(wanted):
-            # Notes, running heads and page numbers may stand between two words of the
-            # manuscript, but no more than a page's worth of them.
-            window = words[position:position + LOOKAHEAD]
-            found = next((offset for offset, candidate in enumerate(window) if _same(candidate, word)), None)
+            found = _find(words, position, word)
             if found is None:
                 context = " ".join(wanted[max(0, index - 4):index + 5])
                 problems.append(Mismatch(part, index, word, context))
                 break
-            position += found + 1
+            position = found
     return problems
