@@ -126,3 +126,26 @@ def test_a_template_error_names_the_template_and_line(tmp_path: Path, monkeypatc
     finally:
         templates.environment.cache_clear()
 
+
+
+def test_an_absurdly_large_file_is_refused(manuscript_copy: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (manuscript_copy / "body.md").write_text("# Long\n\n" + "Word " * 1_300_000)
+    assert main(["build", str(manuscript_copy), "-o", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.strip().endswith("body.md: larger than 5 MB: too large for a manuscript file")
+
+
+def test_two_builds_at_once_leave_whole_files(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, str(root / "build.py"), "build", str(FIXTURES / "mini"), "-o", str(tmp_path), "-q",
+               "--force"]
+    runs = [subprocess.Popen(command) for _ in range(2)]
+    assert [run.wait() for run in runs] == [0, 0]
+    reference = tmp_path / "reference"
+    assert main(["build", str(FIXTURES / "mini"), "-o", str(reference), "-q"]) == 0
+    for built in (p for p in reference.iterdir() if p.is_file()):
+        assert (tmp_path / built.name).read_bytes() == built.read_bytes(), built.name
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".sats-cache"], "no leftovers"
