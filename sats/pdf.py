@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import mimetypes
 import os
@@ -65,8 +66,13 @@ def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
     return ProjectFetcher(), Refused
 
 
-def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, epoch: int) -> Pdf:
-    """Lay out `html` (its relative URLs resolved against `base`) and write the PDF."""
+def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, epoch: int,
+           first_page: int | None = None) -> Pdf:
+    """Lay out `html` (its relative URLs resolved against `base`) and write the PDF.
+
+    With `first_page`, the PDF's page labels follow the printed numbers, so that a reader's
+    "go to page 325" lands on printed page 325 (WeasyPrint writes no page labels).
+    """
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
     import weasyprint
 
@@ -88,4 +94,19 @@ def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, e
     if errors.messages:
         raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
     assert data is not None
+    if first_page is not None:
+        data = _label_pages(data, first_page)
     return Pdf(data, len(document.pages))
+
+
+def _label_pages(data: bytes, first_page: int) -> bytes:
+    """Add page labels in decimal numbers from `first_page`, rewriting the PDF reproducibly."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as document:
+        document.Root.PageLabels = pikepdf.Dictionary(
+            Nums=pikepdf.Array([0, pikepdf.Dictionary(S=pikepdf.Name.D, St=first_page)]))
+        output = io.BytesIO()
+        document.save(output, deterministic_id=True, compress_streams=True,
+                      object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+    return output.getvalue()

@@ -80,7 +80,7 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
     while True:
         html = templates.render("print.html.j2", **template_context(project, parts, last))
         rendered = pdf.render(html, project.root, roots, identifier=project.doi or project.slug,
-                              epoch=project.epoch)
+                              epoch=project.epoch, first_page=project.journal.first_page)
         produced = project.journal.first_page + rendered.pages - 1
         if produced == last:
             return rendered, produced, html

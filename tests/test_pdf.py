@@ -155,3 +155,10 @@ def test_languages_for_hyphenation(first_title: Built) -> None:
     html = (first_title.output / f"{first_title.project.slug}.print.html").read_text()
     assert '<html lang="nb-NO">' in html, "Norwegian hyphenation (nb-NO, not no)"
     assert '<section class="translation" lang="en"' in html, "the English abstract hyphenated as English"
+
+
+def test_page_labels_are_the_printed_numbers(first_title: Built) -> None:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(first_title.pdf.read_bytes())
+    assert [document.get_page_label(i) for i in range(len(document))] == [str(n) for n in range(319, 331)]
