@@ -73,9 +73,13 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     }
 
 
-def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]:
-    """Lay out the print edition; the first page names the page range the layout produced."""
-    last = project.journal.last_page
+def typeset(project: Project, parts: dict[str, str], guess: int | None) -> tuple[pdf.Pdf, int, str]:
+    """Lay out the print edition; the first page names the page range the layout produced.
+
+    The range printed on the first page is the metadata's, or else `guess` (the last build's);
+    only when the layout proves the guess wrong is the edition laid out again.
+    """
+    last = project.journal.last_page or guess
     roots = (STYLES, project.root)
     while True:
         html = templates.render("print.html.j2", **template_context(project, parts, last))
@@ -119,7 +123,7 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     last = project.journal.last_page or cache.last_page(output, project)
     if "pdf" in stale:
         with stage("pdf"):
-            rendered, last, html = typeset(project, parts)
+            rendered, last, html = typeset(project, parts, last)
         made["pdf"] = rendered.data
         if keep_html:  # what Sats feeds WeasyPrint, to time or inspect WeasyPrint alone
             write_atomically(output / f"{project.slug}.print.html", html.encode())

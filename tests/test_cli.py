@@ -145,3 +145,16 @@ def test_mistakes_give_one_line_and_leave_dist_untouched(built_copy: tuple[Path,
 def test_missing_manuscript_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err.strip().endswith("nowhere: manuscript folder not found")
+
+
+def test_a_wrong_page_count_from_the_last_build_is_corrected(built_copy: tuple[Path, Path],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    folder, output = built_copy
+    stamp = next((output / ".sats-cache").iterdir())
+    stamps = json.loads(stamp.read_text())
+    stamps["pdf"]["last-page"] = 45
+    stamp.write_text(json.dumps(stamps))
+    capsys.readouterr()
+    assert main(["build", str(folder), "-o", str(output), "--force"]) == 0
+    assert capsys.readouterr().err.strip().endswith("printed pages 41")
+    assert json.loads(stamp.read_text())["pdf"]["last-page"] == 41
