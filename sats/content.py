@@ -109,15 +109,12 @@ def _descend(node: Any, inline: Any) -> Any:
     return {**node, "c": _descend(node["c"], inline)}
 
 
-def html_parts(content: Content, *, notes_in_place: bool, shift_headings: int = 0) -> dict[str, str]:
-    """Each part of the article as an HTML fragment, from one pandoc run."""
-    blocks = []
-    for name in PARTS:
-        part = content.parts[name]
-        if notes_in_place:
-            part = _notes_in_place(part)
-        blocks.append({"t": "Div", "c": [[f"sats-part-{name}", [], []], part]})
-    args = ["--from=json", "--to=html5", "--wrap=none", f"--shift-heading-level-by={shift_headings}"]
+def html_parts(content: Content) -> dict[str, str]:
+    """Each part of the article as an HTML fragment for the templates, from one pandoc run:
+    notes at their calls (for the page foot), sections one level below the article's title."""
+    blocks = [{"t": "Div", "c": [[f"sats-part-{name}", [], []], _notes_in_place(content.parts[name])]}
+              for name in PARTS]
+    args = ["--from=json", "--to=html5", "--wrap=none", "--shift-heading-level-by=1"]
     tree = lxml_html.fragment_fromstring(pandoc.run(args, content.document(blocks)), create_parent="div")
     fragments = {}
     for name in PARTS:

@@ -118,7 +118,7 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
         raise SatsError(*source.warnings)
     with stage("parse"):
         article = content.parse(source)
-        parts = content.html_parts(article, notes_in_place=True, shift_headings=1)
+        parts = content.html_parts(article)
     made: dict[str, bytes] = {}
     last = project.journal.last_page or cache.last_page(output, project)
     if "pdf" in stale:
