@@ -90,8 +90,7 @@ def run(folder: Path, output: Path) -> Report:
     expected = wordcheck.expected(content.parse(source))
     if pdf_path.is_file():
         problems += [Problem(message, pdf_path) for message in pdf_problems(pdf_path, project)]
-        furniture = (f" {templates.labels(project.lang)['and']} ".join(a.name for a in project.authors),
-                     project.short_title)
+        furniture = (templates.author_names(project), project.short_title)
         words = wordcheck.pdf_words(pdf_path.read_bytes(), project.journal.first_page, furniture)
         problems += [Problem(f"word check: {miss}", pdf_path) for miss in wordcheck.compare(expected, words)]
         notes.append(f"{pdf_path}: page size, fonts, metadata, bookmarks and words checked")

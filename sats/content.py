@@ -12,7 +12,7 @@ from lxml import html as lxml_html
 
 from . import pandoc
 from .errors import SatsError
-from .manuscript import Manuscript
+from .manuscript import Manuscript, resource_problem
 
 PARTS = ("abstract", "body", "translation", "refs")
 # The author's quotes and dashes stay exactly as typed; no raw blocks for other formats.
@@ -132,24 +132,16 @@ def check_resources(content: Content, root: Path) -> None:
 
     Links to the web stay links; what a writer would embed must be the project's own file.
     """
+    targets = []
     for node in walk(list(content.parts.values())):
         if node.get("t") == "Image":
-            _check_local(node["c"][2][0], root)
+            targets.append(node["c"][2][0])
         elif node.get("t") in ("RawBlock", "RawInline") and node["c"][0] in ("html", "html5"):
             fragment = lxml_html.fragment_fromstring(node["c"][1], create_parent="div")
-            for element in fragment.iter():
-                for name in RESOURCE_ATTRIBUTES:
-                    value = element.get(name) if isinstance(element.tag, str) else None
-                    if value and not (name == "href" and value.startswith(("http:", "https:", "#", "mailto:"))):
-                        _check_local(value, root)
-
-
-def _check_local(target: str, root: Path) -> None:
-    if ":" in target.split("/", 1)[0] or target.startswith(("/", "\\")):
-        raise SatsError.at(f"refused resource {target!r}: only files inside the manuscript folder may be used",
-                           root)
-    path = (root / target).resolve()
-    if not path.is_relative_to(root.resolve()):
-        raise SatsError.at(f"refused resource {target!r}: it is outside the manuscript folder", root)
-    if not path.is_file():
-        raise SatsError.at(f"missing resource {target!r}", root)
+            targets += [value for element in fragment.iter() if isinstance(element.tag, str)
+                        for name in RESOURCE_ATTRIBUTES if (value := element.get(name))
+                        and not (name == "href" and value.startswith(("http:", "https:", "#", "mailto:")))]
+    for target in targets:
+        problem = resource_problem(target, root, root)
+        if problem:
+            raise SatsError.at(f"resource {target!r} {problem}", root)

@@ -42,9 +42,10 @@ def _raw(html: str) -> Block:
     return {"t": "RawBlock", "c": ["html", html]}
 
 
-def cover(project: Project, labels: dict[str, str]) -> bytes:
+def cover(context: dict[str, Any]) -> bytes:
     """The cover image (PNG), rendered from its template."""
-    html = templates.render("epub/cover.html.j2", project=project, labels=labels)
+    project = context["project"]
+    html = templates.render("epub/cover.html.j2", **context)
     rendered = pdf.render(html, STYLES, (STYLES,), identifier=f"cover {project.slug}", epoch=project.epoch)
     return images.png(images.pages(rendered.data, COVER_WIDTH)[0])
 
@@ -67,11 +68,10 @@ def document(project: Project, article: Content, context: dict[str, Any]) -> str
 
 def write(project: Project, article: Content, context: dict[str, Any]) -> bytes:
     """Build the EPUB: pandoc writes the package, then notes, navigation and metadata are finished."""
-    labels = context["labels"]
     check_resources(article, project.root)
     with tempfile.TemporaryDirectory(prefix="sats-epub-") as folder:
         work = Path(folder)
-        (work / "cover.png").write_bytes(cover(project, labels))
+        (work / "cover.png").write_bytes(cover(context))
         (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", **context), encoding="utf-8")
         args = ["--from=json", "--to=epub3", "--split-level=1", "--epub-title-page=false",
                 f"--css={STYLES / 'epub.css'}", f"--epub-cover-image={work / 'cover.png'}",
@@ -93,6 +93,7 @@ class _Package:
         self.opf_name = next(name for name in self.files if name.endswith(".opf"))
         self.base = self.opf_name.rsplit("/", 1)[0] + "/"
         self.opf = etree.fromstring(self.files[self.opf_name])
+        self.trees: dict[str, etree._Element] = {}  # documents parsed for finishing, by href
 
     def href(self, item_id: str) -> str:
         (item,) = self.opf.xpath(f'opf:manifest/opf:item[@id="{item_id}"]', namespaces=NS)
@@ -103,14 +104,16 @@ class _Package:
         return [self.href(ref.get("idref")) for ref in self.opf.iterfind("opf:spine/opf:itemref", NS)]
 
     def tree(self, href: str) -> etree._Element:
-        return etree.fromstring(self.files[self.base + href])
-
-    def save(self, href: str, tree: etree._Element) -> None:
-        self.files[self.base + href] = etree.tostring(tree, xml_declaration=True, encoding="utf-8")
+        """A document of the package, parsed once; changes to it are written by zip()."""
+        if href not in self.trees:
+            self.trees[href] = etree.fromstring(self.files[self.base + href])
+        return self.trees[href]
 
     def zip(self) -> bytes:
         """A reproducible EPUB ZIP: mimetype first and stored, fixed dates, sorted names."""
         self.files[self.opf_name] = etree.tostring(self.opf, xml_declaration=True, encoding="utf-8")
+        for href, tree in self.trees.items():
+            self.files[self.base + href] = etree.tostring(tree, xml_declaration=True, encoding="utf-8")
         files = dict(self.files)
         output = io.BytesIO()
         with zipfile.ZipFile(output, "w") as archive:
@@ -144,7 +147,6 @@ def _finish_documents(package: _Package, labels: dict[str, str]) -> None:
             back.tail = " " + (target.text or "")
             target.text = None
             target.insert(0, back)
-        package.save(href, tree)
 
 
 def _landmarks(package: _Package, labels: dict[str, str]) -> None:
@@ -166,14 +168,12 @@ def _landmarks(package: _Package, labels: dict[str, str]) -> None:
         item = etree.SubElement(landmarks, f"{{{XHTML}}}li")
         link = etree.SubElement(item, f"{{{XHTML}}}a", href=target, attrib={f"{{{OPS}}}type": kind})
         link.text = labels[label]
-    package.save(nav_href, nav)
 
 
 def _cover_text(package: _Package, context: dict[str, Any]) -> None:
     """Give the cover image its text alternative."""
     project, labels = context["project"], context["labels"]
-    names = f" {labels['and']} ".join(author.name for author in project.authors)
-    text = f"{labels['cover']}: {project.title}. {names}. {project.journal.title}."
+    text = f"{labels['cover']}: {project.title}. {context['authors']}. {project.journal.title}."
     for href in package.spine():
         tree = package.tree(href)
         for svg in tree.xpath("//svg:svg", namespaces=NS):
@@ -182,7 +182,6 @@ def _cover_text(package: _Package, context: dict[str, Any]) -> None:
             title = etree.Element(f"{{{SVG}}}title")
             title.text = text
             svg.insert(0, title)
-            package.save(href, tree)
 
 
 def _metadata(package: _Package, accessibility: str) -> None:

@@ -140,18 +140,23 @@ def check_nesting(sources: list[Source]) -> None:
                                    source.path, number)
 
 
+def resource_problem(target: str, base: Path, root: Path) -> str | None:
+    """What is wrong with `target`, a resource named in a file in `base`, or None if it is an
+    existing file inside the manuscript folder `root` (no URL, no absolute path, no way out)."""
+    path = (base / target).resolve()
+    if ":" in target.split("/", 1)[0] or target.startswith(("/", "\\")) or not path.is_relative_to(root):
+        return "is refused: it must be a file inside the manuscript folder"
+    return None if path.is_file() else "not found"
+
+
 def check_images(sources: list[Source], root: Path) -> None:
     """Every image is an existing file inside the manuscript folder."""
     for source in sources:
         for number, line in _lines(source):
             for match in IMAGE.finditer(line):
-                target = match.group(1)
-                path = (source.path.parent / target).resolve()
-                if ":" in target.split("/", 1)[0] or target.startswith("/") or not path.is_relative_to(root):
-                    raise SatsError.at(f"image {target!r} is refused: images must be files inside the "
-                                       "manuscript folder", source.path, number)
-                if not path.is_file():
-                    raise SatsError.at(f"image {target!r} not found", source.path, number)
+                problem = resource_problem(match.group(1), source.path.parent, root)
+                if problem:
+                    raise SatsError.at(f"image {match.group(1)!r} {problem}", source.path, number)
 
 
 def check_notes(sources: list[Source]) -> None:

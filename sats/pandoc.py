@@ -24,12 +24,6 @@ def executable() -> str:
     return str(pypandoc.get_pandoc_path())
 
 
-@functools.cache
-def version() -> str:
-    """Pandoc's version, for cache keys and reports."""
-    return run(["--version"], sandbox=False).split("\n", 1)[0].split()[-1]
-
-
 def run(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
         epoch: int | None = None) -> str:
     """Run pandoc with `args` on `stdin` and return its standard output as text."""

@@ -59,6 +59,7 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     return {
         "project": project,
         "labels": labels,
+        "authors": templates.author_names(project),
         "translation_labels": templates.labels(project.translation.lang) if project.translation else labels,
         "parts": {name: Markup(html) for name, html in parts.items()},
         "page_range": pages,
@@ -120,19 +121,20 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
         article = content.parse(source)
         parts = content.html_parts(article)
     made: dict[str, bytes] = {}
+    html = None
     last = project.journal.last_page or cache.last_page(output, project)
     if "pdf" in stale:
         with stage("pdf"):
             rendered, last, html = typeset(project, parts, last)
         made["pdf"] = rendered.data
-        if keep_html:  # what Sats feeds WeasyPrint, to time or inspect WeasyPrint alone
-            write_atomically(output / f"{project.slug}.print.html", html.encode())
     if "epub" in stale:
         with stage("epub"):
             made["epub"] = epub.write(project, article, template_context(project, parts, last))
     for edition, data in made.items():
         write_atomically(outputs[edition], data)
         cache.record(output, project, edition, digests[edition], data, last if edition == "pdf" else None)
+    if keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
+        write_atomically(output / f"{project.slug}.print.html", html.encode())
     pages = (project.journal.first_page, last) if last else None
     if pages:
         LOGGER.info("%s: printed pages %s", outputs.get("pdf", project.slug), page_range(*pages))

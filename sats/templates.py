@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from .config import TOOL_ROOT
+from .config import TOOL_ROOT, Project
 from .errors import SatsError
 
 TEMPLATES = TOOL_ROOT / "templates"
@@ -22,7 +22,6 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
-        trim_blocks=False,
     )
 
 
@@ -44,6 +43,11 @@ def labels(lang: str) -> dict[str, str]:
     if primary not in table:
         raise SatsError.at(f"no labels for language '{lang}'", TEMPLATES / "labels.yaml")
     return table[primary]
+
+
+def author_names(project: Project) -> str:
+    """The authors' names as the running head and the cover print them: «A og B»."""
+    return f" {labels(project.lang)['and']} ".join(author.name for author in project.authors)
 
 
 def render(name: str, **context: Any) -> str:
