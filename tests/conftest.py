@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 sys.path.insert(0, str(ROOT))
 
-from sats import config  # noqa: E402
+from sats import config, content, manuscript  # noqa: E402
 from sats.check import epubcheck_command, epubcheck_messages  # noqa: E402
 from sats.cli import main  # noqa: E402
 
@@ -41,6 +41,12 @@ def build(folder: Path, output: Path) -> Built:
 def first_title(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The first title, built from the project's manuscript folder."""
     return build(ROOT / "manuscript", tmp_path_factory.mktemp("first-title"))
+
+
+@pytest.fixture(scope="session")
+def article() -> content.Content:
+    """The first title's manuscript, parsed with its citations rendered."""
+    return content.parse(manuscript.read(config.load(ROOT / "manuscript")))
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ import re
 import zipfile
 
 import pytest
-from conftest import ROOT, Built
+from conftest import Built
 from lxml import etree
 
-from sats import config, content, manuscript
+from sats.content import Content
 from sats.wordcheck import compare, epub_words, expected
 
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
@@ -136,6 +136,5 @@ def test_title_page_has_the_facts_of_the_first_page(book: Epub) -> None:
         assert fact in text, fact
 
 
-def test_epub_carries_the_authors_words(first_title: Built) -> None:
-    article = content.parse(manuscript.read(config.load(ROOT / "manuscript")))
+def test_epub_carries_the_authors_words(first_title: Built, article: Content) -> None:
     assert compare(expected(article), epub_words(first_title.epub.read_bytes())) == []

@@ -25,11 +25,6 @@ def recovered() -> Recovered:
     return recover((FIXTURES / "article-extracted.txt").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def article() -> content.Content:
-    return content.parse(manuscript.read(config.load(ROOT / "manuscript")))
-
-
 def assert_same_words(ours: list[str], theirs: list[str], what: str) -> None:
     """Fail with the first differences, in context, when the word lists differ."""
     if ours == theirs:
