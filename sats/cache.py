@@ -16,14 +16,17 @@ from pathlib import Path
 from . import __version__
 from .config import TOOL_ROOT, Project
 from .output import write_atomically
+from .pdf import PageStart
 
 CACHE_FOLDER = ".sats-cache"
 TEMPLATES = TOOL_ROOT / "templates"
 STYLES = TOOL_ROOT / "styles"
-SHARED = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts")
+PRINT = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts", TEMPLATES / "print.html.j2",
+         STYLES / "print.css")
+# The EPUB marks the print edition's pages, so whatever shapes the print layout shapes it too.
 DEPENDENCIES = {
-    "pdf": (*SHARED, TEMPLATES / "print.html.j2", STYLES / "print.css"),
-    "epub": (*SHARED, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
+    "pdf": PRINT,
+    "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
 }
 ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml")
 
@@ -70,11 +73,26 @@ def last_page(output: Path, project: Project) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def page_starts(output: Path, project: Project, digest: str) -> tuple[PageStart, ...] | None:
+    """Where the pages of the print edition in `output` begin, if it is built from inputs with `digest`."""
+    if not up_to_date(output, project, "pdf", digest):
+        return None
+    value = _read(_stamp_path(output, project))["pdf"].get("page-starts")
+    try:
+        return tuple(PageStart(bool(in_note), tuple((str(key), int(offset)) for key, offset in anchors))
+                     for in_note, anchors in value) if isinstance(value, list) else None
+    except (TypeError, ValueError):
+        return None
+
+
 def record(output: Path, project: Project, edition: str, digest: str, data: bytes,
-           last: int | None = None) -> None:
-    """Remember that `data` was built from inputs with `digest`."""
+           last: int | None = None, starts: tuple[PageStart, ...] = ()) -> None:
+    """Remember that `data` was built from inputs with `digest` (for the print edition: its last
+    page and where its pages begin)."""
     path = _stamp_path(output, project)
     stamps = _read(path)
-    stamps[edition] = {"inputs": digest, "output": hashlib.sha256(data).hexdigest(),
-                       **({"last-page": last} if last is not None else {})}
+    stamps[edition] = {"inputs": digest, "output": hashlib.sha256(data).hexdigest()}
+    if last is not None:
+        stamps[edition] |= {"last-page": last,
+                            "page-starts": [[start.in_note, start.anchors] for start in starts]}
     write_atomically(path, json.dumps(stamps, indent=1).encode())

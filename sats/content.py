@@ -15,6 +15,9 @@ from .errors import SatsError
 from .manuscript import Manuscript, resource_problem
 
 PARTS = ("abstract", "body", "translation", "refs")
+# Each paragraph starts with an empty span carrying this attribute, in both editions: the points
+# from which the EPUB finds where each printed page begins.
+ANCHOR = "data-anchor"
 # The author's quotes and dashes stay exactly as typed; no raw blocks for other formats.
 READER = "markdown-smart-raw_attribute-raw_tex"
 
@@ -48,6 +51,11 @@ def parse(manuscript: Manuscript) -> Content:
     for block in document["blocks"]:
         if block["t"] == "Div" and block["c"][0][0] in parts:
             parts[block["c"][0][0]] = block["c"][1]
+    anchors = 0
+    for node in walk(list(parts.values())):
+        if node.get("t") in ("Para", "Plain"):
+            anchors += 1
+            node["c"].insert(0, {"t": "Span", "c": [["", [], [[ANCHOR, f"p{anchors}"]]], []]})
     return Content(parts, document["pandoc-api-version"], project.lang)
 
 
@@ -85,7 +93,7 @@ def _notes_in_place(blocks: list[Block]) -> list[Block]:
             for paragraph in item["c"]:
                 if paragraph["t"] in ("Para", "Plain"):
                     text += ([{"t": "LineBreak"}] if text else []) + inline(paragraph["c"])
-            call = {"t": "Link", "c": [[f"fnref{number}", ["note-call"], []],
+            call = {"t": "Link", "c": [[f"fnref{number}", ["note-call"], [["role", "doc-noteref"]]],
                                        [{"t": "Str", "c": str(number)}], [f"#fn{number}", ""]]}
             result += [call, {"t": "Span", "c": [[f"fn{number}", ["footnote"], []], text]}]
         return result

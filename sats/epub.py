@@ -10,9 +10,10 @@ from typing import Any
 
 from lxml import etree
 
-from . import images, pandoc, pdf, templates
+from . import images, pagebreaks, pandoc, pdf, templates
 from .config import TOOL_ROOT, Project
 from .content import Block, Content, check_resources
+from .pdf import PageStart
 
 STYLES = TOOL_ROOT / "styles"
 EPUB_FONTS = ("SourceSerif4-Regular.ttf", "SourceSerif4-It.ttf", "SourceSerif4-Semibold.ttf",
@@ -53,8 +54,9 @@ def cover(context: dict[str, Any]) -> bytes:
 def document(project: Project, article: Content, context: dict[str, Any]) -> str:
     """The EPUB's pandoc document: title page, body, references, the translated abstract."""
     labels = context["labels"]
+    # The heading starts the title page's document; finishing gives way to the page's own title.
     blocks = [_header("title-page", project.title, ["title-page"]),
-              _raw(templates.render("partials/front.html.j2", **context, show_title=False))]
+              _raw(templates.render("partials/front.html.j2", **context))]
     blocks += article.parts["body"]
     blocks += [_header("references", labels["references"], ["references"]),
                {"t": "Div", "c": [["refs", ["references", "csl-bib-body"], []],
@@ -66,8 +68,9 @@ def document(project: Project, article: Content, context: dict[str, Any]) -> str
     return article.document(blocks, title=project.title)
 
 
-def write(project: Project, article: Content, context: dict[str, Any]) -> bytes:
-    """Build the EPUB: pandoc writes the package, then notes, navigation and metadata are finished."""
+def write(project: Project, article: Content, context: dict[str, Any], starts: tuple[PageStart, ...]) -> bytes:
+    """Build the EPUB: pandoc writes the package, then notes, navigation and metadata are finished;
+    `starts` are where the print edition's pages begin."""
     check_resources(article, project.root)
     with tempfile.TemporaryDirectory(prefix="sats-epub-") as folder:
         work = Path(folder)
@@ -81,7 +84,7 @@ def write(project: Project, article: Content, context: dict[str, Any]) -> bytes:
         # The sandbox would keep pandoc from the CSS and fonts; check_resources above stands in.
         package = pandoc.execute(args, document(project, article, context), sandbox=False,
                                  epoch=project.epoch, cwd=project.root)
-    return finish(package, context)
+    return finish(package, context, starts)
 
 
 class _Package:
@@ -102,6 +105,16 @@ class _Package:
     def spine(self) -> list[str]:
         """The content documents in reading order, as hrefs relative to the package file."""
         return [self.href(ref.get("idref")) for ref in self.opf.iterfind("opf:spine/opf:itemref", NS)]
+
+    def text(self) -> list[str]:
+        """The documents of the spine that hold the text: all but the cover."""
+        cover = self.opf.xpath('opf:manifest/opf:item[contains(@properties, "svg")]/@href', namespaces=NS)
+        return [href for href in self.spine() if href not in cover]
+
+    def nav(self) -> etree._Element:
+        """The navigation document."""
+        return self.tree(self.opf.xpath('opf:manifest/opf:item[contains(@properties, "nav")]/@href',
+                                        namespaces=NS)[0])
 
     def tree(self, href: str) -> etree._Element:
         """A document of the package, parsed once; changes to it are written by zip()."""
@@ -149,11 +162,17 @@ def _finish_documents(package: _Package, labels: dict[str, str]) -> None:
             target.insert(0, back)
 
 
+def _title_page(package: _Package) -> None:
+    """Let the title page read like the print edition's first page: drop the heading that began
+    its document, so that the page's own title stands where the first page prints it."""
+    for href in package.text():
+        for heading in package.tree(href).xpath('//x:section[@id="title-page"]/x:h1[1]', namespaces=NS):
+            pagebreaks.drop(heading)
+
+
 def _landmarks(package: _Package, labels: dict[str, str]) -> None:
     """List the title page, the start of the text and the references among the landmarks."""
-    nav_href = package.opf.xpath('opf:manifest/opf:item[contains(@properties, "nav")]/@href', namespaces=NS)[0]
-    nav = package.tree(nav_href)
-    (landmarks,) = nav.xpath('//x:nav[@epub:type="landmarks"]/x:ol', namespaces=NS)
+    (landmarks,) = package.nav().xpath('//x:nav[@epub:type="landmarks"]/x:ol', namespaces=NS)
     spine = package.spine()
     located: dict[str, str] = {}
     for href in spine:
@@ -184,6 +203,24 @@ def _cover_text(package: _Package, context: dict[str, Any]) -> None:
             svg.insert(0, title)
 
 
+def _page_list(package: _Package, starts: tuple[PageStart, ...], context: dict[str, Any]) -> None:
+    """Mark where each printed page begins and list the pages in the navigation document."""
+    first = context["project"].journal.first_page
+    labels = [str(first + number) for number in range(len(starts))]
+    hrefs = pagebreaks.mark({href: package.tree(href) for href in package.text()}, starts, labels)
+    nav = package.nav()
+    body = nav.find("x:body", NS)
+    page_list = etree.SubElement(body, f"{{{XHTML}}}nav", {f"{{{OPS}}}type": "page-list",
+                                                         "role": "doc-pagelist", "hidden": "hidden"})
+    heading = etree.SubElement(page_list, f"{{{XHTML}}}h2")
+    heading.text = context["labels"]["page-list"]
+    items = etree.SubElement(page_list, f"{{{XHTML}}}ol")
+    for href, label in zip(hrefs, labels, strict=True):
+        link = etree.SubElement(etree.SubElement(items, f"{{{XHTML}}}li"), f"{{{XHTML}}}a",
+                                href=f"{href}#page-{label}")
+        link.text = label
+
+
 def _metadata(package: _Package, accessibility: str) -> None:
     """Replace pandoc's accessibility metadata with the project's."""
     metadata = package.opf.find("opf:metadata", NS)
@@ -194,10 +231,12 @@ def _metadata(package: _Package, accessibility: str) -> None:
     etree.indent(metadata, space="  ", level=1)
 
 
-def finish(data: bytes, context: dict[str, Any]) -> bytes:
-    """Finish pandoc's EPUB: notes, landmarks, cover text, metadata, a reproducible ZIP."""
+def finish(data: bytes, context: dict[str, Any], starts: tuple[PageStart, ...]) -> bytes:
+    """Finish pandoc's EPUB: notes, print pages, landmarks, cover text, metadata, a reproducible ZIP."""
     package = _Package(data)
     _finish_documents(package, context["labels"])
+    _title_page(package)
+    _page_list(package, starts, context)
     _landmarks(package, context["labels"])
     _cover_text(package, context)
     _metadata(package, templates.render("epub/accessibility.xml.j2", **context))

@@ -105,7 +105,7 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     """
     with stage("load"):
         project = config.load(folder)
-        digests = {edition: cache.inputs_digest(project, edition) for edition in editions}
+        digests = {edition: cache.inputs_digest(project, edition) for edition in EDITIONS}
     stale = tuple(e for e in editions if force or not cache.up_to_date(output, project, e, digests[e]))
     outputs = {e: output / f"{project.slug}.{e}" for e in editions}
     if not stale:
@@ -123,16 +123,21 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     made: dict[str, bytes] = {}
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
-    if "pdf" in stale:
+    # The EPUB marks the print pages: it takes them from the print edition as built, if current.
+    starts = None if "pdf" in stale or force else cache.page_starts(output, project, digests["pdf"])
+    if starts is None:
         with stage("pdf"):
             rendered, last, html = typeset(project, parts, last)
-        made["pdf"] = rendered.data
+        starts = rendered.starts
+        if "pdf" in editions:
+            made["pdf"] = rendered.data
     if "epub" in stale:
         with stage("epub"):
-            made["epub"] = epub.write(project, article, template_context(project, parts, last))
+            made["epub"] = epub.write(project, article, template_context(project, parts, last), starts)
     for edition, data in made.items():
         write_atomically(outputs[edition], data)
-        cache.record(output, project, edition, digests[edition], data, last if edition == "pdf" else None)
+        cache.record(output, project, edition, digests[edition], data,
+                     *((last, starts) if edition == "pdf" else ()))
     if keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
         write_atomically(output / f"{project.slug}.print.html", html.encode())
     pages = (project.journal.first_page, last) if last else None

@@ -70,3 +70,13 @@ def manuscript_copy(tmp_path: Path) -> Path:
     target = tmp_path / "manuscript"
     shutil.copytree(FIXTURES / "mini", target)
     return target
+
+
+@pytest.fixture(scope="session")
+def long_title(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The first title with its body and notes repeated twelve times: over a hundred pages."""
+    from bench.run import lengthen
+
+    folder = tmp_path_factory.mktemp("long-title") / "manuscript"
+    lengthen(ROOT / "manuscript", folder, 12)
+    return build(folder, folder.parent / "dist")

@@ -1,0 +1,183 @@
+"""Print page breaks in the EPUB: a marker where each printed page begins, found from the
+print layout's anchors (see `pdf.PageStart`), never inside a word, a link or a heading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from .content import ANCHOR
+from .pdf import NOT_TEXT_ROLES, PageStart
+
+XHTML = "http://www.w3.org/1999/xhtml"
+OPS = "http://www.idpf.org/2007/ops"
+BLOCKS = {f"{{{XHTML}}}{name}" for name in (
+    "address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption", "figure",
+    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "nav", "ol", "p", "pre", "section",
+    "table", "td", "th", "tr", "ul", "br")}
+# A marker inside these would change what they say (a link's or a heading's accessible name).
+WHOLE = {f"{{{XHTML}}}{name}" for name in ("a", "h1", "h2", "h3", "h4", "h5", "h6")}
+NOTES = ("doc-footnote", "doc-endnote")
+
+
+@dataclass
+class _Slot:
+    """A run of text: an element's `text`, or its `tail`."""
+
+    element: etree._Element
+    tail: bool
+    block: etree._Element | None
+    whole: tuple[etree._Element, ...]  # links and headings around the text, outermost first
+    flow: bool | None  # in a note (True), in the main text (False), or in neither (None)
+
+    @property
+    def text(self) -> str:
+        return (self.element.tail if self.tail else self.element.text) or ""
+
+
+class _Document:
+    """The text of one content document in reading order, with where each element starts."""
+
+    def __init__(self, tree: etree._Element) -> None:
+        self.slots: list[_Slot] = []
+        self.starts: dict[etree._Element, int] = {}
+        self.body = tree.find(f"{{{XHTML}}}body")
+        self._read(self.body, None, (), False)
+
+    def _read(self, element: etree._Element, block: etree._Element | None,
+              whole: tuple[etree._Element, ...], in_note: bool) -> None:
+        self.starts[element] = len(self.slots)
+        if isinstance(element.tag, str):
+            role = element.get("role")
+            flow = None if role in NOT_TEXT_ROLES else in_note or role in NOTES
+            inner_block = element if element.tag in BLOCKS else block
+            inner = (*whole, element) if element.tag in WHOLE else whole
+            self.slots.append(_Slot(element, False, inner_block, inner, flow))
+            for child in element:
+                if flow is None:  # not text: neither are its children
+                    self.starts[child] = len(self.slots)
+                    continue
+                self._read(child, inner_block, inner, flow)
+        if element is not self.body:
+            self.slots.append(_Slot(element, True, block, whole, in_note))
+
+    def _characters(self, start: int, in_note: bool) -> Iterator[tuple[int, int, str]]:
+        for number in range(start, len(self.slots)):
+            if self.slots[number].flow is in_note:
+                for index, character in enumerate(self.slots[number].text):
+                    yield number, index, character
+
+    def _word_start(self, number: int, index: int) -> bool:
+        """Whether the character at a position begins a word: its block begins there, or the
+        text of its flow before it ends in a space."""
+        slot = self.slots[number]
+        text = slot.text[:index]
+        while not text:
+            number -= 1
+            if number < 0 or self.slots[number].block is not slot.block:
+                return True
+            if self.slots[number].flow is slot.flow:
+                text = self.slots[number].text
+        return text[-1].isspace()
+
+    def _begins(self, element: etree._Element, number: int, index: int) -> bool:
+        """Whether nothing but blanks of `element` comes before a position."""
+        return not self.slots[number].text[:index].strip() and all(
+            not slot.text.strip() for slot in self.slots[self.starts[element]:number])
+
+    def locate(self, element: etree._Element, offset: int, in_note: bool) -> _Target | int:
+        """The first word start at least `offset` non-blank characters after `element` begins,
+        where a marker changes nothing a reader reads; or, if the document ends before it,
+        how many characters are still to go."""
+        counted = 0
+        for number, index, character in self._characters(self.starts[element], in_note):
+            if character.isspace():
+                continue
+            if counted >= offset and self._word_start(number, index):
+                whole = self.slots[number].whole
+                if not whole:
+                    return _Target(self, number, index, None)
+                if self._begins(whole[0], number, index):
+                    return _Target(self, number, index, whole[0])
+            counted += 1
+        return max(offset - counted, 0)
+
+
+@dataclass(frozen=True)
+class _Target:
+    document: _Document
+    slot: int
+    index: int
+    before: etree._Element | None  # a link or heading the marker goes before
+
+
+def _marker(label: str) -> etree._Element:
+    return etree.Element(f"{{{XHTML}}}span", {f"{{{OPS}}}type": "pagebreak", "role": "doc-pagebreak",
+                                              "id": f"page-{label}", "aria-label": label})
+
+
+def _insert(target: _Target, marker: etree._Element) -> None:
+    if target.before is not None:
+        target.before.addprevious(marker)
+        return
+    slot = target.document.slots[target.slot]
+    text = slot.text
+    marker.tail = text[target.index:]
+    if slot.tail:
+        slot.element.tail = text[:target.index]
+        slot.element.addnext(marker)
+    else:
+        slot.element.text = text[:target.index]
+        slot.element.insert(0, marker)
+
+
+def mark(trees: dict[str, etree._Element], starts: Sequence[PageStart], labels: Sequence[str]) -> list[str]:
+    """Put a page-break marker where each page begins in `trees` (content documents by href,
+    in reading order) and return each marker's href. The anchors are removed afterwards."""
+    documents = {href: _Document(tree) for href, tree in trees.items()}
+    keyed: dict[str, tuple[str, etree._Element]] = {}
+    for href, tree in trees.items():
+        for element in tree.iter():
+            for key in (element.get(ANCHOR), element.get("id")):
+                if key:
+                    keyed.setdefault(key, (href, element))
+    located = []
+    for start, label in zip(starts, labels, strict=True):
+        href, target = _find(documents, keyed, start)
+        located.append((href, target, label))
+    # Later positions first, so that splitting a text leaves the earlier positions valid.
+    for _, target, label in sorted(located, key=lambda item: (item[1].slot, item[1].index), reverse=True):
+        _insert(target, _marker(label))
+    for tree in trees.values():
+        for anchor in tree.xpath(f"//*[@{ANCHOR}]"):
+            drop(anchor)
+    return [href for href, _, _ in located]
+
+
+def _find(documents: dict[str, _Document], keyed: dict[str, tuple[str, etree._Element]],
+          start: PageStart) -> tuple[str, _Target]:
+    """Where a page begins: from its nearest anchor that the EPUB has, or else the book's start.
+    The text from an anchor may run on into the documents after it."""
+    hrefs = list(documents)
+    found = [(keyed[key], offset) for key, offset in start.anchors if key in keyed]
+    (first, element), offset = found[0] if found else ((hrefs[0], documents[hrefs[0]].body), 0)
+    for href in hrefs[hrefs.index(first):]:
+        document = documents[href]
+        target = document.locate(element if element is not None else document.body, offset, start.in_note)
+        if isinstance(target, _Target):
+            return href, target
+        element, offset = None, target
+    raise AssertionError(f"no text after the anchor {start.anchors[:1]}")
+
+
+def drop(element: etree._Element) -> None:
+    """Remove an element and what it holds, keeping the text after it."""
+    parent, previous = element.getparent(), element.getprevious()
+    if element.tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
