@@ -26,6 +26,7 @@ PRINT = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts", TE
 # The EPUB marks the print edition's pages, so whatever shapes the print layout shapes it too.
 DEPENDENCIES = {
     "pdf": PRINT,
+    "print": PRINT,
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
 }
 ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml")
@@ -61,7 +62,7 @@ def _read(path: Path) -> dict[str, dict[str, object]]:
 def up_to_date(output: Path, project: Project, edition: str, digest: str) -> bool:
     """Whether the edition in `output` was built from exactly these inputs and is untouched."""
     stamp = _read(_stamp_path(output, project)).get(edition)
-    target = output / f"{project.slug}.{edition}"
+    target = output / project.file(edition)
     if not isinstance(stamp, dict) or stamp.get("inputs") != digest or not target.is_file():
         return False
     return stamp.get("output") == hashlib.sha256(target.read_bytes()).hexdigest()

@@ -73,7 +73,7 @@ def _build(options: argparse.Namespace, force: bool = False) -> None:
         if result.rebuilt:
             _say(options, f"built {', '.join(str(result.outputs[e]) for e in result.rebuilt)}{pages}")
         else:
-            what = "both editions are" if len(editions) > 1 else f"the {editions[0].upper()} is"
+            what = "the editions are" if len(editions) > 1 else f"the {editions[0]} edition is"
             _say(options, f"{folder}: {what} up to date{pages}")
 
 
@@ -100,7 +100,7 @@ def _preview(options: argparse.Namespace) -> None:
 
     for folder in options.manuscripts:
         project = config.load(folder)
-        pdf = options.output / f"{project.slug}.pdf"
+        pdf = options.output / project.file("pdf")
         if not pdf.is_file():
             raise SatsError.at("missing: build it first", pdf)
         written = preview.write(pdf, options.output / "preview" / project.slug, project.journal.first_page)
@@ -138,7 +138,8 @@ def _clean(options: argparse.Namespace) -> None:
     for folder in options.manuscripts:
         project = config.load(folder)
         for edition in pipeline.EDITIONS:
-            (options.output / f"{project.slug}.{edition}").unlink(missing_ok=True)
+            (options.output / project.file(edition)).unlink(missing_ok=True)
+        (options.output / project.preflight_file).unlink(missing_ok=True)
         shutil.rmtree(options.output / "preview" / project.slug, ignore_errors=True)
         (options.output / cache.CACHE_FOLDER / f"{project.slug}.json").unlink(missing_ok=True)
         _say(options, f"removed the editions of {folder} from {options.output}")

@@ -65,6 +65,20 @@ class Translation:
 
 
 @dataclass(frozen=True)
+class Press:
+    """What the printer asks of the print-ready PDF."""
+
+    bleed_mm: float = 3.0
+    profile: Path | None = None  # the printer's CMYK output profile: with it, the PDF is PDF/X-4
+    condition: str | None = None  # the output condition the profile characterizes, e.g. FOGRA39
+
+
+# The file each edition is written to, by the manuscript's slug.
+EDITION_FILES = {"pdf": "{slug}.pdf", "print": "{slug}.print.pdf", "epub": "{slug}.epub"}
+PREFLIGHT_FILE = "{slug}.print.preflight.txt"  # the preflight report of the PDF for the press
+
+
+@dataclass(frozen=True)
 class Project:
     """Everything the build needs to know about one manuscript folder."""
 
@@ -90,7 +104,17 @@ class Project:
     article_type: str | None = None
     section: str | None = None
     translation: Translation | None = None
+    press: Press = field(default_factory=Press)
     source_files: tuple[Path, ...] = field(default=())
+
+    def file(self, edition: str) -> str:
+        """The name of an edition's file."""
+        return EDITION_FILES[edition].format(slug=self.slug)
+
+    @property
+    def preflight_file(self) -> str:
+        """The name of the press PDF's preflight report."""
+        return PREFLIGHT_FILE.format(slug=self.slug)
 
     @property
     def year(self) -> int:
@@ -212,6 +236,12 @@ def _lang(value: Any) -> str:
     return tag
 
 
+def _millimetres(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 10:
+        raise TypeError("must be a number of millimetres from 0 to 10")
+    return float(value)
+
+
 def _page_size(value: Any) -> str:
     size = _text(value)
     if not PAGE_SIZE.match(size):
@@ -259,7 +289,7 @@ def _node_lines(node: yaml.Node, keys: tuple[Any, ...] = ()) -> dict[tuple[Any, 
 TOP_KEYS = {
     "title", "short-title", "lang", "author", "contact", "date", "doi", "license", "journal",
     "article-type", "section", "keywords", "abstract", "translation", "body", "notes",
-    "bibliography", "csl", "page-size", "slug",
+    "bibliography", "csl", "page-size", "slug", "print",
 }
 
 
@@ -321,6 +351,14 @@ def load(folder: Path) -> Project:
             keywords=read.get(("translation", "keywords"), _words) or (),
         )
 
+    press = Press()
+    if read.get(("print",), dict) is not None:
+        read.mapping(("print",), {"bleed", "icc-profile", "output-condition"})
+        profile = read.file(("print", "icc-profile"))
+        bleed = read.get(("print", "bleed"), _millimetres)
+        press = Press(bleed_mm=3.0 if bleed is None else bleed, profile=profile,
+                      condition=read.get(("print", "output-condition"), _text, required=profile is not None))
+
     title = read.get(("title",), _text, required=True)
     short_title = read.get(("short-title",), _text) or title
     lang = read.get(("lang",), _lang, required=True)
@@ -340,7 +378,7 @@ def load(folder: Path) -> Project:
     if not slug:
         slug = slugify(f"{authors[0].name.split()[-1]} {date.year} {short_title}")
     sources = tuple(p for p in (path, body, notes, abstract, bibliography, csl,
-                                translation.abstract if translation else None) if p)
+                                translation.abstract if translation else None, press.profile) if p)
     return Project(
         root=root,
         metadata_file=path,
@@ -364,5 +402,6 @@ def load(folder: Path) -> Project:
         article_type=scalars["article-type"],
         section=scalars["section"],
         translation=translation,
+        press=press,
         source_files=sources,
     )

@@ -95,7 +95,7 @@ def _notes_in_place(blocks: list[Block]) -> list[Block]:
                     text += ([{"t": "LineBreak"}] if text else []) + inline(paragraph["c"])
             call = {"t": "Link", "c": [[f"fnref{number}", ["note-call"], [["role", "doc-noteref"]]],
                                        [{"t": "Str", "c": str(number)}], [f"#fn{number}", ""]]}
-            result += [call, {"t": "Span", "c": [[f"fn{number}", ["footnote"], []], text]}]
+            result += [call, {"t": "Span", "c": [[f"fn{number}", ["footnote"], [["role", "doc-footnote"]]], text]}]
         return result
 
     return [_descend(block, inline) for block in blocks]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import mimetypes
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .config import Press
 from .content import ANCHOR
 from .errors import SatsError
 
@@ -38,11 +40,13 @@ class PageStart:
 
 @dataclass(frozen=True)
 class Pdf:
-    """A rendered PDF and what the build reports about it."""
+    """A rendered PDF and what the build reports about it: for a print edition, where its pages
+    begin, and the PDF for the press."""
 
     data: bytes
     pages: int
     starts: tuple[PageStart, ...] = ()
+    press: bytes | None = None
 
 
 class _ErrorCollector(logging.Handler):
@@ -88,11 +92,11 @@ def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
 
 
 def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, epoch: int,
-           first_page: int | None = None) -> Pdf:
+           edition: Edition | None = None) -> Pdf:
     """Lay out `html` (its relative URLs resolved against `base`) and write the PDF.
 
-    With `first_page`, the PDF's page labels follow the printed numbers, so that a reader's
-    "go to page 325" lands on printed page 325 (WeasyPrint writes no page labels).
+    For a print edition, one layout gives both PDFs: the archival one (PDF/A-2a and PDF/UA-1,
+    tagged), and, if asked for, the one for the press. Both are finished by `finishing`.
     """
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
     import weasyprint
@@ -104,9 +108,19 @@ def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, e
     weasyprint_logger.addHandler(errors)
     weasyprint_logger.setLevel(logging.WARNING)
     weasyprint_logger.propagate = False  # its messages are ours to report
+    pdf_identifier = hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
+    press = None
     try:
         document = weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
-        data = document.write_pdf(pdf_identifier=hashlib.sha256(identifier.encode()).hexdigest()[:32].encode())
+        if edition is None:
+            data = document.write_pdf(pdf_identifier=pdf_identifier)
+        else:
+            if edition.press is not None:
+                # Before the archival PDF, which adds its sRGB profile to the document.
+                press = document.write_pdf(pdf_identifier=pdf_identifier,
+                                           pdf_variant="pdf/x-4" if edition.press.profile else None)
+            with _tagging_languages_and_notes():
+                data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a")
     except refused as error:
         raise SatsError.at(str(error)) from None
     finally:
@@ -115,9 +129,54 @@ def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, e
     if errors.messages:
         raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
     assert data is not None
-    if first_page is None:
+    if edition is None:
         return Pdf(data, len(document.pages))
-    return Pdf(_label_pages(data, first_page), len(document.pages), _page_starts(document))
+    from . import finishing
+
+    return Pdf(finishing.archival(data, edition.first_page), len(document.pages), _page_starts(document),
+               finishing.for_press(press, edition.first_page, edition.press, identifier)
+               if press and edition.press else None)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """A print edition: its first page number, and what the press asks for, if a press PDF is wanted."""
+
+    first_page: int
+    press: Press | None = None
+
+
+@contextmanager
+def _tagging_languages_and_notes() -> Iterator[None]:
+    """While WeasyPrint tags the PDF: give each structure element of an element in another
+    language its `/Lang` (WeasyPrint writes only the document's), and tag notes as `/Note`
+    with an `/ID`, as PDF/UA asks."""
+    import pydyf
+    from weasyprint.pdf import tags
+
+    build = tags._build_box_tree
+    identifiers: set[str] = set()
+
+    def tagged(box: Any, *args: Any) -> Iterator[Any]:
+        source = box.element
+        own = source is not None and box.element_tag not in ("html", "body") and "::" not in box.element_tag
+        for element in build(box, *args):
+            if own and source.get("lang"):
+                element["Lang"] = pydyf.String(source.get("lang"))
+            if own and source.get("role") == "doc-footnote":
+                element["S"] = "/Note"
+                identifier = source.get("id") or "note"
+                while identifier in identifiers:
+                    identifier += "+"
+                identifiers.add(identifier)
+                element["ID"] = pydyf.String(identifier)
+            yield element
+
+    tags._build_box_tree = tagged
+    try:
+        yield
+    finally:
+        tags._build_box_tree = build
 
 
 class _Flow:
@@ -193,16 +252,3 @@ def _page_starts(document: Any) -> tuple[PageStart, ...]:
         flow = notes if in_note else text
         starts.append(PageStart(in_note, flow.start(flow.count if position is None else position)))
     return tuple(starts)
-
-
-def _label_pages(data: bytes, first_page: int) -> bytes:
-    """Add page labels in decimal numbers from `first_page`, rewriting the PDF reproducibly."""
-    import pikepdf
-
-    with pikepdf.open(io.BytesIO(data)) as document:
-        document.Root.PageLabels = pikepdf.Dictionary(
-            Nums=pikepdf.Array([0, pikepdf.Dictionary(S=pikepdf.Name.D, St=first_page)]))
-        output = io.BytesIO()
-        document.save(output, deterministic_id=True, compress_streams=True,
-                      object_stream_mode=pikepdf.ObjectStreamMode.preserve)
-    return output.getvalue()

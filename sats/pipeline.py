@@ -14,13 +14,14 @@ from typing import Any
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from . import __version__, cache, config, content, epub, manuscript, pdf, templates
+from . import __version__, cache, config, content, epub, manuscript, pdf, preflight, templates
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
 
 LOGGER = logging.getLogger("sats")
-EDITIONS = ("pdf", "epub")
+EDITIONS = ("pdf", "print", "epub")
+LAID_OUT = ("pdf", "print")  # the editions WeasyPrint lays out, in one layout
 STYLES = TOOL_ROOT / "styles"
 
 
@@ -74,8 +75,10 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     }
 
 
-def typeset(project: Project, parts: dict[str, str], guess: int | None) -> tuple[pdf.Pdf, int, str]:
-    """Lay out the print edition; the first page names the page range the layout produced.
+def typeset(project: Project, parts: dict[str, str], guess: int | None,
+            press: bool) -> tuple[pdf.Pdf, int, str]:
+    """Lay out the print edition (and make its PDF for the press, if `press`); the first page
+    names the page range the layout produced.
 
     The range printed on the first page is the metadata's, or else `guess` (the last build's);
     only when the layout proves the guess wrong is the edition laid out again.
@@ -84,8 +87,9 @@ def typeset(project: Project, parts: dict[str, str], guess: int | None) -> tuple
     roots = (STYLES, project.root)
     while True:
         html = templates.render("print.html.j2", **template_context(project, parts, last))
+        edition = pdf.Edition(project.journal.first_page, project.press if press else None)
         rendered = pdf.render(html, project.root, roots, identifier=project.doi or project.slug,
-                              epoch=project.epoch, first_page=project.journal.first_page)
+                              epoch=project.epoch, edition=edition)
         produced = project.journal.first_page + rendered.pages - 1
         if produced == last:
             return rendered, produced, html
@@ -107,7 +111,7 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
         project = config.load(folder)
         digests = {edition: cache.inputs_digest(project, edition) for edition in EDITIONS}
     stale = tuple(e for e in editions if force or not cache.up_to_date(output, project, e, digests[e]))
-    outputs = {e: output / f"{project.slug}.{e}" for e in editions}
+    outputs = {e: output / project.file(e) for e in editions}
     if not stale:
         last = cache.last_page(output, project)
         return Result(project, outputs, (project.journal.first_page, last) if last else None, (), stale)
@@ -124,20 +128,29 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
     # The EPUB marks the print pages: it takes them from the print edition as built, if current.
-    starts = None if "pdf" in stale or force else cache.page_starts(output, project, digests["pdf"])
+    laid_out = any(e in stale for e in LAID_OUT)
+    starts = None if laid_out or force else cache.page_starts(output, project, digests["pdf"])
     if starts is None:
         with stage("pdf"):
-            rendered, last, html = typeset(project, parts, last)
+            rendered, last, html = typeset(project, parts, last, press="print" in stale)
         starts = rendered.starts
-        if "pdf" in editions:
+        if "pdf" in stale:
             made["pdf"] = rendered.data
+        if rendered.press is not None:
+            made["print"] = rendered.press
     if "epub" in stale:
         with stage("epub"):
             made["epub"] = epub.write(project, article, template_context(project, parts, last), starts)
+    report = None
+    if "print" in made:  # the printer reads the preflight report beside the file
+        report = templates.render("reports/preflight.txt.j2", report=preflight.inspect(made["print"]),
+                                  file=outputs["print"].name, page_range=page_range(project.journal.first_page, last))
     for edition, data in made.items():
         write_atomically(outputs[edition], data)
         cache.record(output, project, edition, digests[edition], data,
                      *((last, starts) if edition == "pdf" else ()))
+    if report is not None:
+        write_atomically(output / project.preflight_file, (report + "\n").encode())
     if keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
         write_atomically(output / f"{project.slug}.print.html", html.encode())
     pages = (project.journal.first_page, last) if last else None

@@ -21,7 +21,7 @@ def environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
-        autoescape=True,
+        autoescape=lambda name: not (name or "").endswith(".txt.j2"),  # plain-text reports are not markup
     )
 
 

@@ -1,0 +1,176 @@
+"""What WeasyPrint leaves undone in its PDFs, done with pikepdf: page labels for both, the
+archival PDF's artifacts and note identifiers, and the press PDF's boxes, crop marks, CMYK
+colour and output intent. Every PDF is saved reproducibly."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from collections.abc import Iterator
+
+import pikepdf
+from lxml import etree
+
+from .config import TOOL_ROOT, Press
+from .errors import SatsError
+
+PDFUA_XMP = TOOL_ROOT / "templates" / "pdf" / "pdfua.xmp"  # PDF/UA-1 identification, with its PDF/A schema
+RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"
+MM = 72 / 25.4
+MARK_LENGTH = 6 * MM  # crop marks stand outside the bleed, this long
+MARK_GAP = 1 * MM  # and this far from it
+MARK_WIDTH = 0.25  # points
+
+
+def _open(data: bytes) -> pikepdf.Pdf:
+    return pikepdf.open(io.BytesIO(data))
+
+
+def _save(document: pikepdf.Pdf) -> bytes:
+    """Save as is: the streams written here are compressed already, the XMP metadata never."""
+    output = io.BytesIO()
+    document.save(output, deterministic_id=True, compress_streams=False,
+                  object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+    return output.getvalue()
+
+
+def _content(document: pikepdf.Pdf, instructions: list[pikepdf.ContentStreamInstruction] | bytes) -> pikepdf.Stream:
+    """A compressed content stream."""
+    data = instructions if isinstance(instructions, bytes) else pikepdf.unparse_content_stream(instructions)
+    return document.make_stream(zlib.compress(data), Filter=pikepdf.Name.FlateDecode)
+
+
+def _label_pages(document: pikepdf.Pdf, first_page: int) -> None:
+    """Page labels in decimal numbers from `first_page`, so that a reader's "go to page 325"
+    lands on printed page 325 (WeasyPrint writes no page labels)."""
+    document.Root.PageLabels = pikepdf.Dictionary(
+        Nums=pikepdf.Array([0, pikepdf.Dictionary(S=pikepdf.Name.D, St=first_page)]))
+
+
+def archival(data: bytes, first_page: int) -> bytes:
+    """Finish the tagged PDF/A-2a and PDF/UA-1 PDF: page labels, running heads and folios as
+    artifacts, and the tree of the notes' identifiers."""
+    with _open(data) as document:
+        _label_pages(document, first_page)
+        _margins_as_artifacts(document)
+        _identifier_tree(document)
+        _identify_pdfua(document)
+        return _save(document)
+
+
+def _identify_pdfua(document: pikepdf.Pdf) -> None:
+    """Add the PDF/UA-1 identification (and the schema PDF/A asks for it) to the XMP metadata."""
+    packet = document.Root.Metadata.read_bytes()
+    xmp = etree.fromstring(packet)
+    rdf = xmp.find(f".//{RDF}")
+    rdf.extend(etree.parse(str(PDFUA_XMP)).getroot())
+    head, _, _ = packet.partition(b"<x:xmpmeta")
+    _, _, tail = packet.rpartition(b"</x:xmpmeta>")
+    document.Root.Metadata = document.make_stream(head + etree.tostring(xmp) + tail, Type=pikepdf.Name.Metadata,
+                                                  Subtype=pikepdf.Name.XML)
+
+
+def _structure(element: pikepdf.Object) -> Iterator[pikepdf.Dictionary]:
+    """Every structure element under `element`."""
+    kids = element.get("/K")
+    for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
+        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            yield kid
+            yield from _structure(kid)
+
+
+def _margins_as_artifacts(document: pikepdf.Pdf) -> None:
+    """Mark the content that is in no structure element (WeasyPrint's margin boxes: running
+    heads and folios) as pagination artifacts, which PDF/UA asks of page furniture."""
+    root = document.Root.StructTreeRoot
+    reachable = {element.objgen for element in _structure(root)}
+    parents = root.ParentTree.Nums
+    for number, page in enumerate(document.pages):
+        mapped = parents[2 * number + 1]
+        instructions = []
+        for instruction in pikepdf.parse_content_stream(page):
+            operands, operator = list(instruction.operands), instruction.operator
+            if str(operator) == "BDC" and "/MCID" in operands[1]:
+                mcid = int(operands[1].MCID)
+                if mapped[mcid].objgen not in reachable:
+                    operands = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)]
+                    mapped[mcid] = None  # its structure element is no longer wanted
+            instructions.append(pikepdf.ContentStreamInstruction(operands, operator))
+        page.Contents = _content(document, instructions)
+
+
+def _identifier_tree(document: pikepdf.Pdf) -> None:
+    """The structure root's /IDTree, which PDF readers use to find elements by /ID (notes)."""
+    root = document.Root.StructTreeRoot
+    named = sorted((str(element.ID), element) for element in _structure(root) if "/ID" in element)
+    if named:
+        names = pikepdf.Array()
+        for name, element in named:
+            names.extend([pikepdf.String(name), element])
+        root.IDTree = document.make_indirect(pikepdf.Dictionary(Names=names))
+
+
+def for_press(data: bytes, first_page: int, press: Press, identifier: str) -> bytes:
+    """Finish the PDF for the press: page labels; all colour in CMYK; trim, bleed and media
+    boxes with crop marks outside the bleed; and, with the printer's profile, the PDF/X-4
+    output intent."""
+    with _open(data) as document:
+        _label_pages(document, first_page)
+        bleed = press.bleed_mm * MM
+        for number, page in enumerate(document.pages, first_page):
+            _to_cmyk(document, page, number)
+            _bleed_and_marks(document, page, bleed)
+        if press.profile:
+            _output_intent(document, press)
+            with document.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+                # WeasyPrint writes a random document ID; this one is the same for the same sources.
+                xmp["xmpMM:DocumentID"] = f"uuid:{hashlib.sha256(identifier.encode()).hexdigest()[:32]}"
+        return _save(document)
+
+
+def _to_cmyk(document: pikepdf.Pdf, page: pikepdf.Page, number: int) -> None:
+    """Turn the page's grey RGB colours (WeasyPrint writes black text, rules and crop marks in
+    RGB) into CMYK black; any other RGB colour has no place in a press PDF."""
+    instructions = []
+    for instruction in pikepdf.parse_content_stream(page):
+        operands, operator = list(instruction.operands), instruction.operator
+        name = str(operator)
+        if name in ("rg", "RG"):
+            red, green, blue = (float(value) for value in operands)
+            if not red == green == blue:
+                raise SatsError.at(f"the print edition's page {number} uses the RGB colour "
+                                   f"{red:g} {green:g} {blue:g}; a press PDF takes CMYK and grey only")
+            operands = [0, 0, 0, round(1 - red, 4)]  # type: ignore[list-item]
+            operator = pikepdf.Operator("k" if name == "rg" else "K")
+        instructions.append(pikepdf.ContentStreamInstruction(operands, operator))
+    page.Contents = _content(document, instructions)
+
+
+def _bleed_and_marks(document: pikepdf.Pdf, page: pikepdf.Page, bleed: float) -> None:
+    """The page as trimmed (WeasyPrint's page box) in a larger sheet: bleed around it, and
+    crop marks in registration colour on the trim lines, beyond the bleed."""
+    left, bottom, right, top = (float(value) for value in page.MediaBox)
+    room = bleed + MARK_GAP + MARK_LENGTH + MARK_GAP
+    page.TrimBox = pikepdf.Array([left, bottom, right, top])
+    page.BleedBox = pikepdf.Array([left - bleed, bottom - bleed, right + bleed, top + bleed])
+    page.MediaBox = pikepdf.Array([left - room, bottom - room, right + room, top + room])
+    start, end = bleed + MARK_GAP, bleed + MARK_GAP + MARK_LENGTH
+    lines = []
+    for x, outward_x in ((left, -1), (right, 1)):
+        for y, outward_y in ((bottom, -1), (top, 1)):
+            lines.append((x + outward_x * start, y, x + outward_x * end, y))  # along the trim line y
+            lines.append((x, y + outward_y * start, x, y + outward_y * end))  # along the trim line x
+    marks = [f"{MARK_WIDTH} w 1 1 1 1 K"] + [f"{x1:.3f} {y1:.3f} m {x2:.3f} {y2:.3f} l S" for x1, y1, x2, y2 in lines]
+    page.contents_add(_content(document, b"q\n"), prepend=True)
+    page.contents_add(_content(document, ("Q\nq\n" + "\n".join(marks) + "\nQ\n").encode()))
+
+
+def _output_intent(document: pikepdf.Pdf, press: Press) -> None:
+    """The PDF/X output intent: the printer's CMYK profile and its output condition."""
+    assert press.profile is not None and press.condition is not None
+    profile = document.make_stream(zlib.compress(press.profile.read_bytes()), N=4, Filter=pikepdf.Name.FlateDecode)
+    document.Root.OutputIntents = pikepdf.Array([pikepdf.Dictionary(
+        Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFX,
+        OutputConditionIdentifier=pikepdf.String(press.condition), Info=pikepdf.String(press.condition),
+        RegistryName=pikepdf.String("http://www.color.org"), DestOutputProfile=profile)])
