@@ -98,7 +98,7 @@ def bench_size(size: int, runs: int, work: Path) -> list[tuple[str, str, float, 
     epubcheck_alone = measure(epubcheck_command(epub), runs)
     label = f"{size}×"
     return [
-        (label, "clean build, both editions", *clean, f"{clean[0] / weasy[0]:.2f}× WeasyPrint alone"),
+        (label, "clean build, all three editions", *clean, f"{clean[0] / weasy[0]:.2f}× WeasyPrint alone"),
         (label, "WeasyPrint alone, same HTML", *weasy, ""),
         (label, "pandoc --pdf-engine=weasyprint", *pandoc_pdf, ""),
         (label, "pandoc alone to EPUB", *pandoc_epub, ""),
