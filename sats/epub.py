@@ -47,7 +47,8 @@ def cover(context: dict[str, Any]) -> bytes:
     """The cover image (PNG), rendered from its template."""
     project = context["project"]
     html = templates.render("epub/cover.html.j2", **context)
-    rendered = pdf.render(html, STYLES, (STYLES,), identifier=f"cover {project.slug}", epoch=project.epoch)
+    document = pdf.lay_out(html, STYLES, (STYLES,), epoch=project.epoch)
+    rendered = pdf.write(document, identifier=f"cover {project.slug}")
     return images.png(images.pages(rendered.data, COVER_WIDTH)[0])
 
 

@@ -4,10 +4,12 @@ colour and output intent. Every PDF is saved reproducibly."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pikepdf
 from lxml import etree
@@ -35,10 +37,19 @@ def _save(document: pikepdf.Pdf) -> bytes:
     return output.getvalue()
 
 
-def _content(document: pikepdf.Pdf, instructions: list[pikepdf.ContentStreamInstruction] | bytes) -> pikepdf.Stream:
+def _content(document: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
     """A compressed content stream."""
-    data = instructions if isinstance(instructions, bytes) else pikepdf.unparse_content_stream(instructions)
     return document.make_stream(zlib.compress(data), Filter=pikepdf.Name.FlateDecode)
+
+
+Change = Callable[[list[Any], pikepdf.Operator], tuple[list[Any], pikepdf.Operator]]
+
+
+def _rewrite(document: pikepdf.Pdf, page: pikepdf.Page, change: Change) -> None:
+    """Rewrite the page's content, each instruction's operands and operator through `change`."""
+    instructions = [pikepdf.ContentStreamInstruction(*change(list(i.operands), i.operator))
+                    for i in pikepdf.parse_content_stream(page)]
+    page.Contents = _content(document, pikepdf.unparse_content_stream(instructions))
 
 
 def _label_pages(document: pikepdf.Pdf, first_page: int) -> None:
@@ -87,17 +98,18 @@ def _margins_as_artifacts(document: pikepdf.Pdf) -> None:
     reachable = {element.objgen for element in _structure(root)}
     parents = root.ParentTree.Nums
     for number, page in enumerate(document.pages):
-        mapped = parents[2 * number + 1]
-        instructions = []
-        for instruction in pikepdf.parse_content_stream(page):
-            operands, operator = list(instruction.operands), instruction.operator
-            if str(operator) == "BDC" and "/MCID" in operands[1]:
-                mcid = int(operands[1].MCID)
-                if mapped[mcid].objgen not in reachable:
-                    operands = [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)]
-                    mapped[mcid] = None  # its structure element is no longer wanted
-            instructions.append(pikepdf.ContentStreamInstruction(operands, operator))
-        page.Contents = _content(document, instructions)
+        _rewrite(document, page, functools.partial(_artifact_if_unmapped, parents[2 * number + 1], reachable))
+
+
+def _artifact_if_unmapped(mapped: pikepdf.Object, reachable: set[tuple[int, int]], operands: list[Any],
+                          operator: pikepdf.Operator) -> tuple[list[Any], pikepdf.Operator]:
+    """A marked content sequence whose structure element is in no tree becomes an artifact."""
+    if str(operator) == "BDC" and "/MCID" in operands[1]:
+        mcid = int(operands[1].MCID)
+        if mapped[mcid].objgen not in reachable:
+            mapped[mcid] = None  # its structure element is no longer wanted
+            return [pikepdf.Name.Artifact, pikepdf.Dictionary(Type=pikepdf.Name.Pagination)], operator
+    return operands, operator
 
 
 def _identifier_tree(document: pikepdf.Pdf) -> None:
@@ -130,21 +142,19 @@ def for_press(data: bytes, first_page: int, press: Press, identifier: str) -> by
 
 
 def _to_cmyk(document: pikepdf.Pdf, page: pikepdf.Page, number: int) -> None:
-    """Turn the page's grey RGB colours (WeasyPrint writes black text, rules and crop marks in
-    RGB) into CMYK black; any other RGB colour has no place in a press PDF."""
-    instructions = []
-    for instruction in pikepdf.parse_content_stream(page):
-        operands, operator = list(instruction.operands), instruction.operator
-        name = str(operator)
-        if name in ("rg", "RG"):
-            red, green, blue = (float(value) for value in operands)
-            if not red == green == blue:
-                raise SatsError.at(f"the print edition's page {number} uses the RGB colour "
-                                   f"{red:g} {green:g} {blue:g}; a press PDF takes CMYK and grey only")
-            operands = [0, 0, 0, round(1 - red, 4)]  # type: ignore[list-item]
-            operator = pikepdf.Operator("k" if name == "rg" else "K")
-        instructions.append(pikepdf.ContentStreamInstruction(operands, operator))
-    page.Contents = _content(document, instructions)
+    """Turn the page's grey RGB colours (WeasyPrint writes black text and rules in RGB) into
+    CMYK black; any other RGB colour has no place in a press PDF."""
+
+    def cmyk(operands: list[Any], operator: pikepdf.Operator) -> tuple[list[Any], pikepdf.Operator]:
+        if str(operator) not in ("rg", "RG"):
+            return operands, operator
+        red, green, blue = (float(value) for value in operands)
+        if not red == green == blue:
+            raise SatsError.at(f"the print edition's page {number} uses the RGB colour "
+                               f"{red:g} {green:g} {blue:g}; a press PDF takes CMYK and grey only")
+        return [0, 0, 0, round(1 - red, 4)], pikepdf.Operator("k" if str(operator) == "rg" else "K")
+
+    _rewrite(document, page, cmyk)
 
 
 def _bleed_and_marks(document: pikepdf.Pdf, page: pikepdf.Page, bleed: float) -> None:

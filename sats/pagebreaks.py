@@ -13,10 +13,11 @@ from .pdf import NOT_TEXT_ROLES, PageStart
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
-BLOCKS = {f"{{{XHTML}}}{name}" for name in (
-    "address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption", "figure",
-    "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "nav", "ol", "p", "pre", "section",
-    "table", "td", "th", "tr", "ul", "br")}
+# Elements whose edges part words: the text of one never runs into the next.
+BLOCK_NAMES = ("address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption",
+               "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "nav", "ol", "p",
+               "pre", "section", "table", "td", "th", "tr", "ul", "br")
+BLOCKS = {f"{{{XHTML}}}{name}" for name in BLOCK_NAMES}
 # A marker inside these would change what they say (a link's or a heading's accessible name).
 WHOLE = {f"{{{XHTML}}}{name}" for name in ("a", "h1", "h2", "h3", "h4", "h5", "h6")}
 NOTES = ("doc-footnote", "doc-endnote")

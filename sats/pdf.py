@@ -91,16 +91,9 @@ def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
     return ProjectFetcher(), Refused
 
 
-def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, epoch: int,
-           edition: Edition | None = None) -> Pdf:
-    """Lay out `html` (its relative URLs resolved against `base`) and write the PDF.
-
-    For a print edition, one layout gives both PDFs: the archival one (PDF/A-2a and PDF/UA-1,
-    tagged), and, if asked for, the one for the press. Both are finished by `finishing`.
-    """
-    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
-    import weasyprint
-
+@contextmanager
+def _engine(roots: tuple[Path, ...] = ()) -> Iterator[Any]:
+    """Run WeasyPrint with a fetcher confined to `roots`; what it cannot use stops the build."""
     fetcher, refused = _fetcher(tuple(root.resolve() for root in roots))
     errors = _ErrorCollector()
     weasyprint_logger = logging.getLogger("weasyprint")
@@ -108,10 +101,36 @@ def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, e
     weasyprint_logger.addHandler(errors)
     weasyprint_logger.setLevel(logging.WARNING)
     weasyprint_logger.propagate = False  # its messages are ours to report
+    try:
+        yield fetcher
+    except refused as error:
+        raise SatsError.at(str(error)) from None
+    finally:
+        weasyprint_logger.removeHandler(errors)
+        weasyprint_logger.level, weasyprint_logger.propagate = saved
+    if errors.messages:
+        raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
+
+
+def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int) -> Any:
+    """Lay out `html` (its relative URLs resolved against `base`): WeasyPrint's document, whose
+    `pages` say how long it is before any PDF is written."""
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
+    import weasyprint
+
+    with _engine(roots) as fetcher:
+        return weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
+
+
+def write(document: Any, *, identifier: str, edition: Edition | None = None) -> Pdf:
+    """Write the PDF of a laid-out document.
+
+    For a print edition, the one layout gives both PDFs: the archival one (PDF/A-2a and PDF/UA-1,
+    tagged), and, if asked for, the one for the press. Both are finished by `finishing`.
+    """
     pdf_identifier = hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
     press = None
-    try:
-        document = weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
+    with _engine():
         if edition is None:
             data = document.write_pdf(pdf_identifier=pdf_identifier)
         else:
@@ -121,13 +140,6 @@ def render(html: str, base: Path, roots: tuple[Path, ...], *, identifier: str, e
                                            pdf_variant="pdf/x-4" if edition.press.profile else None)
             with _tagging_languages_and_notes():
                 data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a")
-    except refused as error:
-        raise SatsError.at(str(error)) from None
-    finally:
-        weasyprint_logger.removeHandler(errors)
-        weasyprint_logger.level, weasyprint_logger.propagate = saved
-    if errors.messages:
-        raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
     assert data is not None
     if edition is None:
         return Pdf(data, len(document.pages))

@@ -81,23 +81,23 @@ def typeset(project: Project, parts: dict[str, str], guess: int | None,
     names the page range the layout produced.
 
     The range printed on the first page is the metadata's, or else `guess` (the last build's);
-    only when the layout proves the guess wrong is the edition laid out again.
+    only when the layout proves the guess wrong is the edition laid out again, before any PDF
+    is written.
     """
     last = project.journal.last_page or guess
     roots = (STYLES, project.root)
     while True:
         html = templates.render("print.html.j2", **template_context(project, parts, last))
-        edition = pdf.Edition(project.journal.first_page, project.press if press else None)
-        rendered = pdf.render(html, project.root, roots, identifier=project.doi or project.slug,
-                              epoch=project.epoch, edition=edition)
-        produced = project.journal.first_page + rendered.pages - 1
-        if produced == last:
-            return rendered, produced, html
-        if project.journal.last_page is not None:
+        document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
+        produced = project.journal.first_page + len(document.pages) - 1
+        if produced != last and project.journal.last_page is None:
+            last = produced  # the guess was wrong: lay out again before writing anything
+            continue
+        if produced != last:
             LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
                            project.metadata_file.name, produced, project.journal.last_page)
-            return rendered, produced, html
-        last = produced
+        edition = pdf.Edition(project.journal.first_page, project.press if press else None)
+        return pdf.write(document, identifier=project.doi or project.slug, edition=edition), produced, html
 
 
 def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False,

@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from .content import Content
+from .pagebreaks import BLOCKS
 
 # PDFium marks a hyphen at a line end with U+FFFE, whether the typesetter broke the word
 # there or the word has a hyphen of its own: the comparison tries both readings. The rest of
@@ -23,7 +24,6 @@ from .content import Content
 LINE_END_HYPHEN = re.compile(r"(?:\ufffe|[\u00ad\u2010-])\r?\n|\ufffe")
 BREAK = "\ufffe"
 XHTML = "http://www.w3.org/1999/xhtml"
-BLOCKS = ("p", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "section", "aside", "nav", "hr")
 LOOKAHEAD = 400  # words an edition may set between two of the manuscript's words
 ANCHOR = 5  # opening words that locate a part in an edition
 
@@ -114,7 +114,7 @@ def epub_words(data: bytes) -> list[str]:
         words: list[str] = []
         for itemref in opf.iterfind("opf:spine/opf:itemref", namespaces):
             tree = etree.fromstring(archive.read(base + hrefs[itemref.get("idref")]))
-            for element in tree.iter(*(f"{{{XHTML}}}{name}" for name in BLOCKS)):
+            for element in tree.iter(*BLOCKS):
                 element.tail = "\n" + (element.tail or "")
             body = tree.find(f"{{{XHTML}}}body")
             words += "".join(body.itertext()).split() if body is not None else []

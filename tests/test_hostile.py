@@ -110,7 +110,7 @@ def test_a_style_weasyprint_cannot_use_fails_the_build(tmp_path: Path) -> None:
 
     html = "<html><head><style>p { colour: red; }</style></head><body><p>Text</p></body></html>"
     with pytest.raises(SatsError, match=r"WeasyPrint cannot use the styles: Ignored `colour: red` at 1:\d+"):
-        pdf.render(html, tmp_path, (tmp_path,), identifier="x", epoch=0)
+        pdf.lay_out(html, tmp_path, (tmp_path,), epoch=0)
 
 
 def test_a_template_error_names_the_template_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
