@@ -125,29 +125,21 @@ def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int) -> An
 def write(document: Any, *, identifier: str, edition: Edition | None = None) -> Pdf:
     """Write the PDF of a laid-out document.
 
-    For a print edition, the one layout gives both PDFs: the archival one (PDF/A-2a and PDF/UA-1,
-    tagged), and, if asked for, the one for the press. Both are finished by `finishing`.
+    For a print edition, WeasyPrint writes the archival PDF (PDF/A-2a and PDF/UA-1, tagged) and
+    `finishing` completes it; the PDF for the press, if asked for, is made from that one, so the
+    pages are drawn once.
     """
     pdf_identifier = hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
-    press = None
     with _engine():
         if edition is None:
-            data = document.write_pdf(pdf_identifier=pdf_identifier)
-        else:
-            if edition.press is not None:
-                # Before the archival PDF, which adds its sRGB profile to the document.
-                press = document.write_pdf(pdf_identifier=pdf_identifier,
-                                           pdf_variant="pdf/x-4" if edition.press.profile else None)
-            with _tagging_languages_and_notes():
-                data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a")
-    assert data is not None
-    if edition is None:
-        return Pdf(data, len(document.pages))
+            return Pdf(document.write_pdf(pdf_identifier=pdf_identifier), len(document.pages))
+        with _tagging_languages_and_notes():
+            data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a")
     from . import finishing
 
-    return Pdf(finishing.archival(data, edition.first_page), len(document.pages), _page_starts(document),
-               finishing.for_press(press, edition.first_page, edition.press, identifier)
-               if press and edition.press else None)
+    archival = finishing.archival(data, edition.first_page)
+    press = finishing.for_press(archival, edition.press, identifier) if edition.press else None
+    return Pdf(archival, len(document.pages), _page_starts(document), press)
 
 
 @dataclass(frozen=True)
