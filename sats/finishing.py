@@ -38,7 +38,7 @@ def _save(document: pikepdf.Pdf, version: str = "") -> bytes:
     """Save as is (the streams written here are compressed already, the XMP metadata never),
     with the header's `version` if given."""
     output = io.BytesIO()
-    document.save(output, deterministic_id=True, compress_streams=False, force_version=version or None,
+    document.save(output, deterministic_id=True, compress_streams=False, force_version=version,
                   object_stream_mode=pikepdf.ObjectStreamMode.preserve)
     return output.getvalue()
 
