@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 from . import __version__
 from .config import TOOL_ROOT, Project
+from .errors import SatsError
 from .output import write_atomically
 from .pdf import PageStart
 
@@ -29,6 +31,7 @@ DEPENDENCIES = {
     "print": PRINT,
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
 }
+COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
 ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml")
 
 
@@ -36,19 +39,28 @@ def _files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
 
 
-def inputs_digest(project: Project, edition: str) -> str:
-    """A digest of everything that shapes `edition` of `project`."""
-    digest = hashlib.sha256(f"sats {__version__} {edition}".encode())
+def _digest(what: str, paths: tuple[Path, ...]) -> str:
+    """A digest of `what`, the files under `paths` and the engines' versions."""
+    digest = hashlib.sha256(f"sats {__version__} {what}".encode())
     for engine in ENGINES:
         digest.update(f"{engine} {metadata.version(engine)}\n".encode())
-    for path in (*project.source_files, *DEPENDENCIES[edition]):
+    for path in paths:
         for file in _files(path):
             digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
+def inputs_digest(project: Project, edition: str) -> str:
+    """A digest of everything that shapes `edition` of `project`."""
+    return _digest(edition, (*project.source_files, *DEPENDENCIES[edition]))
+
+
 def _stamp_path(output: Path, project: Project) -> Path:
     return output / CACHE_FOLDER / f"{project.slug}.json"
+
+
+def _cover_path(output: Path, project: Project) -> Path:
+    return output / CACHE_FOLDER / f"{project.slug}.cover.png"
 
 
 def _read(path: Path) -> dict[str, dict[str, object]]:
@@ -97,3 +109,27 @@ def record(output: Path, project: Project, edition: str, digest: str, data: byte
         stamps[edition] |= {"last-page": last,
                             "page-starts": [[start.in_note, start.anchors] for start in starts]}
     write_atomically(path, json.dumps(stamps, indent=1).encode())
+
+
+def cover(output: Path, project: Project, html: str, render: Callable[[], bytes]) -> bytes:
+    """The EPUB's cover image: the one rendered last, unless its HTML, styles or engines changed."""
+    digest = _digest(f"cover\n{html}", COVER)
+    path = _cover_path(output, project)
+    stamp = _read(_stamp_path(output, project)).get("cover")
+    if isinstance(stamp, dict) and stamp.get("inputs") == digest and path.is_file():
+        image = path.read_bytes()
+        if stamp.get("output") == hashlib.sha256(image).hexdigest():
+            return image
+    image = render()
+    try:
+        write_atomically(path, image)
+        record(output, project, "cover", digest, image)
+    except SatsError:
+        pass  # not cached: writing the editions will say why
+    return image
+
+
+def forget(output: Path, project: Project) -> None:
+    """Delete what the cache holds for `project`."""
+    _stamp_path(output, project).unlink(missing_ok=True)
+    _cover_path(output, project).unlink(missing_ok=True)

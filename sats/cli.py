@@ -141,7 +141,7 @@ def _clean(options: argparse.Namespace) -> None:
             (options.output / project.file(edition)).unlink(missing_ok=True)
         (options.output / project.preflight_file).unlink(missing_ok=True)
         shutil.rmtree(options.output / "preview" / project.slug, ignore_errors=True)
-        (options.output / cache.CACHE_FOLDER / f"{project.slug}.json").unlink(missing_ok=True)
+        cache.forget(options.output, project)
         _say(options, f"removed the editions of {folder} from {options.output}")
 
 
@@ -157,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.ERROR if options.quiet else logging.INFO if options.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps are not ours to report
     try:
         if options.command == "check":
             return _check(options)

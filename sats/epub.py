@@ -43,10 +43,13 @@ def _raw(html: str) -> Block:
     return {"t": "RawBlock", "c": ["html", html]}
 
 
-def cover(context: dict[str, Any]) -> bytes:
-    """The cover image (PNG), rendered from its template."""
-    project = context["project"]
-    html = templates.render("epub/cover.html.j2", **context)
+def cover_html(context: dict[str, Any]) -> str:
+    """The cover, as HTML from its template."""
+    return templates.render("epub/cover.html.j2", **context)
+
+
+def cover(html: str, project: Project) -> bytes:
+    """The cover image (PNG), rendered from `html`."""
     document = pdf.lay_out(html, STYLES, (STYLES,), epoch=project.epoch)
     rendered = pdf.write(document, identifier=f"cover {project.slug}")
     return images.png(images.pages(rendered.data, COVER_WIDTH)[0])
@@ -69,23 +72,43 @@ def document(project: Project, article: Content, context: dict[str, Any]) -> str
     return article.document(blocks, title=project.title)
 
 
-def write(project: Project, article: Content, context: dict[str, Any], starts: tuple[PageStart, ...]) -> bytes:
-    """Build the EPUB: pandoc writes the package, then notes, navigation and metadata are finished;
-    `starts` are where the print edition's pages begin."""
+class Writing:
+    """An EPUB whose package pandoc is writing, meanwhile the print edition is laid out."""
+
+    def __init__(self, job: pandoc.Job, folder: tempfile.TemporaryDirectory[str]) -> None:
+        self._job, self._folder = job, folder
+
+    def finish(self, starts: tuple[PageStart, ...], context: dict[str, Any]) -> bytes:
+        """The finished EPUB; `starts` are where the print edition's pages begin, `context`
+        knows its last page."""
+        try:
+            package = self._job.result()
+        finally:
+            self._folder.cleanup()
+        return finish(package, context, starts)
+
+    def cancel(self) -> None:
+        """Stop writing: the context has changed."""
+        self._job.cancel()
+        self._folder.cleanup()
+
+
+def start(project: Project, article: Content, context: dict[str, Any], cover_image: bytes) -> Writing:
+    """Start pandoc writing the EPUB's package, with `cover_image` (PNG) as its cover."""
     check_resources(article, project.root)
-    with tempfile.TemporaryDirectory(prefix="sats-epub-") as folder:
-        work = Path(folder)
-        (work / "cover.png").write_bytes(cover(context))
-        (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", **context), encoding="utf-8")
-        args = ["--from=json", "--to=epub3", "--split-level=1", "--epub-title-page=false",
-                f"--css={STYLES / 'epub.css'}", f"--epub-cover-image={work / 'cover.png'}",
-                f"--epub-metadata={work / 'metadata.xml'}",
-                *(f"--epub-embed-font={STYLES / 'fonts' / name}" for name in EPUB_FONTS),
-                "--output=-"]
-        # The sandbox would keep pandoc from the CSS and fonts; check_resources above stands in.
-        package = pandoc.execute(args, document(project, article, context), sandbox=False,
-                                 epoch=project.epoch, cwd=project.root)
-    return finish(package, context, starts)
+    folder = tempfile.TemporaryDirectory(prefix="sats-epub-")
+    work = Path(folder.name)
+    (work / "cover.png").write_bytes(cover_image)
+    (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", **context), encoding="utf-8")
+    args = ["--from=json", "--to=epub3", "--split-level=1", "--epub-title-page=false",
+            f"--css={STYLES / 'epub.css'}", f"--epub-cover-image={work / 'cover.png'}",
+            f"--epub-metadata={work / 'metadata.xml'}",
+            *(f"--epub-embed-font={STYLES / 'fonts' / name}" for name in EPUB_FONTS),
+            "--output=-"]
+    # The sandbox would keep pandoc from the CSS and fonts; check_resources above stands in.
+    job = pandoc.start(args, document(project, article, context), sandbox=False, epoch=project.epoch,
+                       cwd=project.root)
+    return Writing(job, folder)
 
 
 class _Package:
@@ -222,12 +245,22 @@ def _page_list(package: _Package, starts: tuple[PageStart, ...], context: dict[s
         link.text = label
 
 
-def _metadata(package: _Package, accessibility: str) -> None:
-    """Replace pandoc's accessibility metadata with the project's."""
+def _last_page(package: _Package, first: int, last: int) -> None:
+    """Print the last page where the title page left room for it, now that the layout knows it."""
+    for href in package.text():
+        for span in package.tree(href).xpath('//x:span[@class="last-page"][not(node())]', namespaces=NS):
+            if last == first:
+                pagebreaks.drop(span)
+            else:
+                span.text = f"–{last}"
+
+
+def _metadata(package: _Package, metadata_xml: str) -> None:
+    """Replace pandoc's accessibility metadata with the project's, and add the printed source."""
     metadata = package.opf.find("opf:metadata", NS)
     for meta in metadata.xpath('opf:meta[starts-with(@property, "schema:")]', namespaces=NS):
         metadata.remove(meta)
-    for meta in etree.fromstring(accessibility.encode()):
+    for meta in etree.fromstring(metadata_xml.encode()):
         metadata.append(meta)
     etree.indent(metadata, space="  ", level=1)
 
@@ -240,5 +273,6 @@ def finish(data: bytes, context: dict[str, Any], starts: tuple[PageStart, ...]) 
     _page_list(package, starts, context)
     _landmarks(package, context["labels"])
     _cover_text(package, context)
-    _metadata(package, templates.render("epub/accessibility.xml.j2", **context))
+    _last_page(package, context["project"].journal.first_page, context["last_page"])
+    _metadata(package, templates.render("epub/finishing.xml.j2", **context))
     return package.zip()

@@ -8,7 +8,6 @@ import functools
 import hashlib
 import io
 import re
-import zlib
 from collections.abc import Callable, Iterator
 
 import pikepdf
@@ -35,17 +34,20 @@ def _open(data: bytes) -> pikepdf.Pdf:
 
 
 def _save(document: pikepdf.Pdf, version: str = "") -> bytes:
-    """Save as is (the streams written here are compressed already, the XMP metadata never),
-    with the header's `version` if given."""
+    """Save with every stream compressed but the XMP metadata, with the header's `version` if given.
+
+    WeasyPrint is asked for an uncompressed PDF: it compresses at zlib's slowest level, and
+    compressing here once takes a fifth of that time for a file 3 % larger.
+    """
     output = io.BytesIO()
-    document.save(output, deterministic_id=True, compress_streams=False, force_version=version,
-                  object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+    document.save(output, deterministic_id=True, compress_streams=True, force_version=version,
+                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
     return output.getvalue()
 
 
 def _content(document: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
-    """A compressed content stream."""
-    return document.make_stream(zlib.compress(data), Filter=pikepdf.Name.FlateDecode)
+    """A content stream (compressed when saved)."""
+    return document.make_stream(data)
 
 
 # Instructions rewritten here, as WeasyPrint writes them: each alone on its lines, text in hex strings.
@@ -206,7 +208,7 @@ def _bleed_and_marks(document: pikepdf.Pdf, page: pikepdf.Page, bleed: float) ->
 def _output_intent(document: pikepdf.Pdf, press: Press) -> None:
     """The PDF/X output intent: the printer's CMYK profile and its output condition."""
     assert press.profile is not None and press.condition is not None
-    profile = document.make_stream(zlib.compress(press.profile.read_bytes()), N=4, Filter=pikepdf.Name.FlateDecode)
+    profile = document.make_stream(press.profile.read_bytes(), N=4)
     document.Root.OutputIntents = pikepdf.Array([pikepdf.Dictionary(
         Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFX,
         OutputConditionIdentifier=pikepdf.String(press.condition), Info=pikepdf.String(press.condition),

@@ -7,6 +7,8 @@ import logging
 import os
 import re
 import subprocess
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from .errors import SatsError
@@ -27,36 +29,66 @@ def executable() -> str:
 def run(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
         epoch: int | None = None) -> str:
     """Run pandoc with `args` on `stdin` and return its standard output as text."""
-    return execute(args, stdin, sandbox=sandbox, epoch=epoch).decode()
+    return start(args, stdin, sandbox=sandbox, epoch=epoch).result().decode()
 
 
-def execute(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
-            epoch: int | None = None, cwd: Path | None = None) -> bytes:
-    """Run pandoc with `args` on `stdin` and return its standard output.
+class Job:
+    """A pandoc run under way: the build goes on while it works."""
+
+    def __init__(self, command: list[str], stdin: str | None, env: dict[str, str], cwd: Path | None) -> None:
+        # Files, not pipes: nothing has to be pumped while pandoc runs, so no thread is needed.
+        self._files = ExitStack()
+        source, self._stdout, self._stderr = (self._files.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
+                                              for _ in range(3))
+        source.write((stdin or "").encode())
+        source.seek(0)
+        try:
+            self._process = subprocess.Popen(command, stdin=source, stdout=self._stdout, stderr=self._stderr,
+                                             env=env, cwd=cwd)
+        except BaseException:
+            self._files.close()
+            raise
+
+    def result(self) -> bytes:
+        """Wait for pandoc and return its standard output; its warnings go to logging, and a
+        failure raises SatsError with pandoc's message."""
+        try:
+            status = self._process.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise SatsError.at(f"pandoc took longer than {TIMEOUT} s: is the manuscript unreasonably large?") from None
+        self._stdout.seek(0)
+        self._stderr.seek(0)
+        stdout, stderr = self._stdout.read(), self._stderr.read().decode(errors="replace")
+        self._files.close()
+        for line in stderr.splitlines():
+            match = MESSAGE.match(line)
+            if match and match.group(1) == "WARNING":
+                LOGGER.warning("pandoc: %s", match.group(2))
+            elif line.strip():
+                LOGGER.debug("pandoc: %s", line)
+        if status != 0:
+            last = stderr.strip().splitlines()
+            raise SatsError.at(f"pandoc failed: {last[-1] if last else status}")
+        return stdout
+
+    def cancel(self) -> None:
+        """Stop pandoc: its result is no longer wanted."""
+        self._process.kill()
+        self._process.wait()
+        self._files.close()
+
+
+def start(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
+          epoch: int | None = None, cwd: Path | None = None) -> Job:
+    """Start pandoc with `args` on `stdin`.
 
     Pandoc runs sandboxed by default: it may read only the files named on its command line.
-    Its warnings are passed on to logging; a failure raises SatsError with pandoc's message.
     `epoch` is the SOURCE_DATE_EPOCH pandoc stamps into what it writes. Unsandboxed runs
     (the EPUB writer, which the sandbox keeps from its CSS and fonts) must only be given
     documents whose resources were checked (content.check_resources).
     """
-    command = [executable(), *(["--sandbox"] if sandbox else []), *args]
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
-    try:
-        result = subprocess.run(command, input=stdin.encode() if stdin is not None else None,
-                                capture_output=True, env=env, cwd=cwd, check=False, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise SatsError.at(f"pandoc took longer than {TIMEOUT} s: is the manuscript unreasonably large?") from None
-    stderr = result.stderr.decode(errors="replace")
-    for line in stderr.splitlines():
-        match = MESSAGE.match(line)
-        if match and match.group(1) == "WARNING":
-            LOGGER.warning("pandoc: %s", match.group(2))
-        elif line.strip():
-            LOGGER.debug("pandoc: %s", line)
-    if result.returncode != 0:
-        last = stderr.strip().splitlines()
-        raise SatsError.at(f"pandoc failed: {last[-1] if last else result.returncode}")
-    return result.stdout
+    return Job([executable(), *(["--sandbox"] if sandbox else []), *args], stdin, env, cwd)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import mimetypes
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,6 +114,12 @@ def _engine(roots: tuple[Path, ...] = ()) -> Iterator[Any]:
         raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
 
 
+def warm_up(epoch: int) -> None:
+    """Load WeasyPrint in the background, meanwhile the build does other work."""
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
+    threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True).start()
+
+
 def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int) -> Any:
     """Lay out `html` (its relative URLs resolved against `base`): WeasyPrint's document, whose
     `pages` say how long it is before any PDF is written."""
@@ -133,8 +141,10 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
     with _engine():
         if edition is None:
             return Pdf(document.write_pdf(pdf_identifier=pdf_identifier), len(document.pages))
+        document.metadata.description = edition.printed_in
         with _tagging_languages_and_notes():
-            data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a")
+            data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a",
+                                      uncompressed_pdf=True)  # finishing compresses, faster
     from . import finishing
 
     archival = finishing.archival(data, edition.first_page)
@@ -144,9 +154,11 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
 
 @dataclass(frozen=True)
 class Edition:
-    """A print edition: its first page number, and what the press asks for, if a press PDF is wanted."""
+    """A print edition: its first page number, where it is printed (the PDF's subject, once the
+    layout knows the last page), and what the press asks for, if a press PDF is wanted."""
 
     first_page: int
+    printed_in: str
     press: Press | None = None
 
 

@@ -49,12 +49,17 @@ def page_range(first: int, last: int | None) -> str:
     return f"{first}–{last}" if last and last != first else str(first)
 
 
-def template_context(project: Project, parts: dict[str, str], last_page: int | None) -> dict[str, Any]:
-    """What every template sees: the project, its labels and the article's HTML parts."""
-    labels = templates.labels(project.lang)
-    pages = page_range(project.journal.first_page, last_page)
+def printed_in(project: Project, last_page: int | None) -> str:
+    """Where the article is printed: Internasjonal Politikk 79(3), 2021, 319–330."""
     journal = project.journal
-    source = f"{journal.title} {journal.volume}({journal.issue}), {project.year}, {pages}"
+    return f"{journal.title} {journal.volume}({journal.issue}), {project.year}, " \
+           f"{page_range(journal.first_page, last_page)}"
+
+
+def template_context(project: Project, parts: dict[str, str], last_page: int | None) -> dict[str, Any]:
+    """What every template sees: the project, its labels and the article's HTML parts; the last
+    page, if it is known."""
+    labels = templates.labels(project.lang)
     abstract = parts.get("abstract") or ""
     description = lxml_html.fromstring(f"<div>{abstract}</div>").text_content().strip() if abstract else ""
     return {
@@ -63,41 +68,47 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
         "authors": templates.author_names(project),
         "translation_labels": templates.labels(project.translation.lang) if project.translation else labels,
         "parts": {name: Markup(html) for name, html in parts.items()},
-        "page_range": pages,
-        "source": source,
+        "last_page": last_page,
+        "source": printed_in(project, last_page),
         # A stable identifier: the DOI, or a name-based UUID, never a random one.
         "identifier": f"doi:{project.doi}" if project.doi else
         f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'sats:{project.slug}:{project.title}')}",
-        "subject": source,
         "description": description or project.title,
         "version": __version__,
         "stylesheet": (STYLES / "print.css").as_uri(),
     }
 
 
-def typeset(project: Project, parts: dict[str, str], guess: int | None,
-            press: bool) -> tuple[pdf.Pdf, int, str]:
-    """Lay out the print edition (and make its PDF for the press, if `press`); the first page
-    names the page range the layout produced.
+def typeset(project: Project, parts: dict[str, str], press: bool) -> tuple[pdf.Pdf, int, str]:
+    """Lay out the print edition and write its PDF (and the press's, if `press`); return it with
+    its last page and its HTML.
 
-    The range printed on the first page is the metadata's, or else `guess` (the last build's);
-    only when the layout proves the guess wrong is the edition laid out again, before any PDF
-    is written.
+    Unless the metadata names the last page, the first page prints the page the layout ends on
+    (a CSS target counter), so one layout does. Only a one-page article is laid out again, to
+    print its page alone rather than a range.
     """
-    last = project.journal.last_page or guess
+    first, last = project.journal.first_page, project.journal.last_page
+    html = templates.render("print.html.j2", **template_context(project, parts, last))
     roots = (STYLES, project.root)
-    while True:
-        html = templates.render("print.html.j2", **template_context(project, parts, last))
+    document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
+    produced = first + len(document.pages) - 1
+    if last is None and produced == first:
+        html = templates.render("print.html.j2", **template_context(project, parts, produced))
         document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
-        produced = project.journal.first_page + len(document.pages) - 1
-        if produced != last and project.journal.last_page is None:
-            last = produced  # the guess was wrong: lay out again before writing anything
-            continue
-        if produced != last:
-            LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
-                           project.metadata_file.name, produced, project.journal.last_page)
-        edition = pdf.Edition(project.journal.first_page, project.press if press else None)
-        return pdf.write(document, identifier=project.doi or project.slug, edition=edition), produced, html
+    elif last is not None and produced != last:
+        LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
+                       project.metadata_file.name, produced, last)
+    edition = pdf.Edition(first, printed_in(project, produced), project.press if press else None)
+    return pdf.write(document, identifier=project.doi or project.slug, edition=edition), produced, html
+
+
+def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path) -> epub.Writing:
+    """Start writing the EPUB, its cover rendered or taken from the cache; the last page is
+    the metadata's, if it names one, or else printed when the EPUB is finished."""
+    context = template_context(project, parts, project.journal.last_page)
+    html = epub.cover_html(context)
+    image = cache.cover(output, project, html, lambda: epub.cover(html, project))
+    return epub.start(project, article, context, image)
 
 
 def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False,
@@ -115,6 +126,11 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     if not stale:
         last = cache.last_page(output, project)
         return Result(project, outputs, (project.journal.first_page, last) if last else None, (), stale)
+    # The EPUB marks the print pages: it takes them from the print edition as built, if current.
+    laid_out = any(e in stale for e in LAID_OUT)
+    starts = None if laid_out or force else cache.page_starts(output, project, digests["pdf"])
+    if starts is None:
+        pdf.warm_up(project.epoch)  # WeasyPrint loads while pandoc parses
     with stage("read"):
         source = manuscript.read(project)
     for warning in source.warnings:
@@ -127,20 +143,23 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     made: dict[str, bytes] = {}
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
-    # The EPUB marks the print pages: it takes them from the print edition as built, if current.
-    laid_out = any(e in stale for e in LAID_OUT)
-    starts = None if laid_out or force else cache.page_starts(output, project, digests["pdf"])
-    if starts is None:
-        with stage("pdf"):
-            rendered, last, html = typeset(project, parts, last, press="print" in stale)
-        starts = rendered.starts
-        if "pdf" in stale:
-            made["pdf"] = rendered.data
-        if rendered.press is not None:
-            made["print"] = rendered.press
-    if "epub" in stale:
-        with stage("epub"):
-            made["epub"] = epub.write(project, article, template_context(project, parts, last), starts)
+    writing = _start_epub(project, article, parts, output) if "epub" in stale else None
+    try:  # pandoc writes the EPUB while WeasyPrint lays out the print edition
+        if starts is None:
+            with stage("pdf"):
+                rendered, last, html = typeset(project, parts, press="print" in stale)
+            starts = rendered.starts
+            if "pdf" in stale:
+                made["pdf"] = rendered.data
+            if rendered.press is not None:
+                made["print"] = rendered.press
+        if writing is not None:
+            with stage("epub"):
+                made["epub"] = writing.finish(starts, template_context(project, parts, last))
+    except BaseException:
+        if writing is not None:
+            writing.cancel()
+        raise
     report = None
     if "print" in made:  # the printer reads the preflight report beside the file
         report = templates.render("reports/preflight.txt.j2", report=preflight.inspect(made["print"]),

@@ -6,10 +6,12 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import Built
+from conftest import ROOT, Built
 
 from sats import pipeline
 from sats.cli import main
@@ -39,6 +41,28 @@ def test_second_build_renders_nothing_and_touches_nothing(built_copy: tuple[Path
     assert main(["build", str(folder), "-o", str(output)]) == 0
     assert "the editions are up to date" in capsys.readouterr().err
     assert digests(output) == before
+
+
+def _build_without_weasyprint(folder: Path, output: Path) -> str:
+    """Build in a fresh interpreter, which fails if WeasyPrint was imported; return its messages."""
+    script = ("import sys; from sats.cli import main; code = main(sys.argv[1:]); "
+              "sys.exit(3 if 'weasyprint' in sys.modules else code)")
+    run = subprocess.run([sys.executable, "-c", script, "build", str(folder), "-o", str(output)],
+                         cwd=ROOT, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    return run.stderr
+
+
+def test_no_layout_without_need(built_copy: tuple[Path, Path]) -> None:
+    """A no-op rebuild, and an EPUB rebuilt alone (its cover and the print pages cached),
+    do not even load WeasyPrint."""
+    folder, output = built_copy
+    assert "up to date" in _build_without_weasyprint(folder, output)
+    before = digests(output)
+    (output / "testwriter-2024-a-small-test-article.epub").unlink()
+    assert ".epub" in _build_without_weasyprint(folder, output)
+    assert digests(output)["testwriter-2024-a-small-test-article.epub"][0] == before[
+        "testwriter-2024-a-small-test-article.epub"][0]
 
 
 def test_a_changed_note_rebuilds_and_force_rebuilds(built_copy: tuple[Path, Path],
@@ -150,16 +174,3 @@ def test_mistakes_give_one_line_and_leave_dist_untouched(built_copy: tuple[Path,
 def test_missing_manuscript_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err.strip().endswith("nowhere: manuscript folder not found")
-
-
-def test_a_wrong_page_count_from_the_last_build_is_corrected(built_copy: tuple[Path, Path],
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    folder, output = built_copy
-    stamp = next((output / ".sats-cache").iterdir())
-    stamps = json.loads(stamp.read_text())
-    stamps["pdf"]["last-page"] = 45
-    stamp.write_text(json.dumps(stamps))
-    capsys.readouterr()
-    assert main(["build", str(folder), "-o", str(output), "--force"]) == 0
-    assert capsys.readouterr().err.strip().endswith("printed pages 41")
-    assert json.loads(stamp.read_text())["pdf"]["last-page"] == 41

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import zipfile
+from pathlib import Path
 
 import pikepdf
 import pytest
-from conftest import ROOT, Built
+from conftest import ROOT, Built, build
+from lxml import etree
 
 from sats.cli import main
 from sats.content import Content
@@ -79,6 +83,31 @@ def test_pages_are_numbered_from_the_first_page(first_title: Built) -> None:
         assert re.search(rf"(^|[\s\ufffe]){number}(\s|$)", text[-40:]), f"page {number} shows its number"
     assert "Krigen mot terror" in texts[2][-40:] and "Julie Wilhelmsen" in texts[1][-40:], "running heads"
     assert "Krigen mot terror" not in texts[0][-40:], "no running head on the first page"
+
+
+def test_without_a_last_page_the_layout_prints_its_own(tmp_path: Path) -> None:
+    """One layout: the first page takes the last page from where the article ends, and the
+    EPUB and both PDFs' metadata say the same."""
+    folder = tmp_path / "manuscript"
+    shutil.copytree(ROOT / "manuscript", folder)
+    metadata = folder / "metadata.yaml"
+    metadata.write_text(metadata.read_text().replace("  last-page: 330\n", ""))
+    built = build(folder, tmp_path / "dist")
+    assert built.project.journal.last_page is None
+    assert "side 319–330" in page_texts(built)[0]
+    with pikepdf.open(built.pdf) as pdf:
+        assert str(pdf.docinfo.Subject).endswith("2021, 319–330")
+    with zipfile.ZipFile(built.epub) as book:
+        title_page = " ".join("".join(etree.fromstring(book.read("EPUB/text/ch001.xhtml")).itertext()).split())
+        opf = book.read("EPUB/content.opf").decode()
+    assert "side 319–330" in title_page
+    assert "<dc:source>Internasjonal Politikk 79(3), 2021, 319–330</dc:source>" in opf
+
+
+def test_a_one_page_article_prints_its_page_alone(mini: Built) -> None:
+    assert mini.project.journal.last_page is None
+    (first_page,) = page_texts(mini)
+    assert re.search(r"pages? 41\b(?!–)", first_page), first_page
 
 
 def test_build_reports_the_page_range(mini: Built, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:

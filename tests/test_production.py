@@ -71,9 +71,12 @@ def test_press_pdf_with_the_printers_profile_is_pdf_x4(mini: Built) -> None:
 
 
 def test_press_pdf_without_a_profile_claims_no_standard(first_title: Built) -> None:
+    """Made from the archival PDF, the press PDF drops its claims: its colour is no longer sRGB."""
     with _press(first_title) as document:
         assert "/OutputIntents" not in document.Root
-        assert document.open_metadata().get("pdfxid:GTS_PDFXVersion") is None
+        metadata = document.open_metadata()
+        assert [metadata.get(key) for key in ("pdfxid:GTS_PDFXVersion", "pdfaid:part", "pdfuaid:part")] == [None] * 3
+        assert metadata.get("dc:title") == first_title.project.title
 
 
 def test_preflight_report(first_title: Built, mini: Built) -> None:
