@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
+import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import __version__, cache, config, pipeline
@@ -42,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-o", "--output", type=Path, default=Path("dist"), help="output folder (default: dist)")
     common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     common.add_argument("-v", "--verbose", action="store_true", help="print every stage with its timing")
+    common.add_argument("--shard", type=_shard, metavar="K/N",
+                        help="take only every N-th manuscript folder, from the K-th (for CI runners)")
     commands = parser.add_subparsers(dest="command", metavar="command")
     for name, summary in COMMANDS.items():
         sub = commands.add_parser(name, parents=[common], help=summary, description=summary)
@@ -52,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                              help="treat warnings (unused or incomplete bibliography entries) as errors")
         if name == "build":
             sub.add_argument("--force", action="store_true", help="rebuild even what is up to date")
+            sub.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                             help="build N manuscripts at once (0: one per core; default 1)")
             sub.add_argument("--keep-html", action="store_true",
                              help="also write OUTPUT/SLUG.print.html, the HTML WeasyPrint lays out")
     return parser
@@ -63,25 +70,93 @@ def _say(options: argparse.Namespace, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def _build(options: argparse.Namespace, force: bool = False) -> None:
+def _shard(value: str) -> tuple[int, int]:
+    """K/N, with 1 ≤ K ≤ N."""
+    try:
+        part, parts = (int(number) for number in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not K/N") from None
+    if not 1 <= part <= parts:
+        raise argparse.ArgumentTypeError(f"{value!r}: K must be between 1 and N")
+    return part, parts
+
+
+def _manuscripts(options: argparse.Namespace) -> list[Path]:
+    """The manuscript folders named, in a stable order, this shard's share of them."""
+    folders = list(dict.fromkeys(options.manuscripts))
+    if options.shard is None:
+        return folders
+    part, parts = options.shard
+    return sorted(folders, key=str)[part - 1::parts]
+
+
+def _slug(folder: Path) -> str | None:
+    try:
+        return config.load(folder).slug
+    except SatsError:
+        return None  # its build will say why
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _build_one(folder: Path, options: argparse.Namespace, force: bool) -> pipeline.Result:
+    return pipeline.build(folder, options.output, tuple(options.edition or pipeline.EDITIONS),
+                          strict=options.strict, force=force or getattr(options, "force", False),
+                          keep_html=getattr(options, "keep_html", False))
+
+
+def _results(options: argparse.Namespace, force: bool) -> Iterator[tuple[Path, pipeline.Result | SatsError]]:
+    """Build each manuscript, several at once with --jobs, in their order; a failed one is
+    reported and the others still built."""
+    folders = _manuscripts(options)
+    slugs = [_slug(folder) for folder in folders]
+    twice = sorted({slug for slug in slugs if slug and slugs.count(slug) > 1})
+    if twice:
+        raise SatsError.at(f"two manuscripts have the slug {twice[0]!r}: their editions would overwrite each other")
+    jobs = getattr(options, "jobs", 1) or _cores()
+    if jobs == 1 or len(folders) == 1:
+        for folder in folders:
+            try:
+                yield folder, _build_one(folder, options, force)
+            except SatsError as error:
+                yield folder, error
+        return
+    # Each title in its own process: layout is single-threaded, and titles share nothing.
+    with ProcessPoolExecutor(min(jobs, len(folders)), mp_context=multiprocessing.get_context("forkserver"),
+                             initializer=_configure_logging, initargs=(options,)) as pool:
+        futures = [pool.submit(_build_one, folder, options, force) for folder in folders]
+        for folder, future in zip(folders, futures, strict=True):
+            try:
+                yield folder, future.result()
+            except SatsError as error:
+                yield folder, error
+
+
+def _build(options: argparse.Namespace, force: bool = False) -> int:
     editions = tuple(options.edition or pipeline.EDITIONS)
-    for folder in options.manuscripts:
-        result = pipeline.build(folder, options.output, editions, strict=options.strict,
-                                force=force or getattr(options, "force", False),
-                                keep_html=getattr(options, "keep_html", False))
+    failed = False
+    for folder, result in _results(options, force):
+        if isinstance(result, SatsError):
+            print(result, file=sys.stderr)
+            failed = True
+            continue
         pages = f", printed pages {pipeline.page_range(*result.pages)}" if result.pages else ""
         if result.rebuilt:
             _say(options, f"built {', '.join(str(result.outputs[e]) for e in result.rebuilt)}{pages}")
         else:
             what = "the editions are" if len(editions) > 1 else f"the {editions[0]} edition is"
             _say(options, f"{folder}: {what} up to date{pages}")
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _check(options: argparse.Namespace) -> int:
     from . import check
 
     failed = False
-    for folder in options.manuscripts:
+    for folder in _manuscripts(options):
         report = check.run(folder, options.output)
         for warning in report.warnings:
             LOGGER.warning("%s", warning)
@@ -98,7 +173,7 @@ def _check(options: argparse.Namespace) -> int:
 def _preview(options: argparse.Namespace) -> None:
     from . import preview
 
-    for folder in options.manuscripts:
+    for folder in _manuscripts(options):
         project = config.load(folder)
         pdf = options.output / project.file("pdf")
         if not pdf.is_file():
@@ -109,7 +184,7 @@ def _preview(options: argparse.Namespace) -> None:
 
 def _watched(options: argparse.Namespace) -> dict[Path, float]:
     paths: list[Path] = []
-    for folder in options.manuscripts:
+    for folder in _manuscripts(options):
         paths += [p for p in Path(folder).rglob("*") if p.is_file()]
     for root in (cache.TEMPLATES, cache.STYLES):
         paths += [p for p in root.rglob("*") if p.is_file()]
@@ -127,7 +202,7 @@ def _watch(options: argparse.Namespace) -> None:
                 seen = current
                 try:
                     _build(options)
-                except SatsError as error:
+                except SatsError as error:  # the folders named cannot be built together
                     print(error, file=sys.stderr)
             time.sleep(WATCH_INTERVAL)
     except KeyboardInterrupt:
@@ -135,7 +210,7 @@ def _watch(options: argparse.Namespace) -> None:
 
 
 def _clean(options: argparse.Namespace) -> None:
-    for folder in options.manuscripts:
+    for folder in _manuscripts(options):
         project = config.load(folder)
         for edition in pipeline.EDITIONS:
             (options.output / project.file(edition)).unlink(missing_ok=True)
@@ -143,6 +218,14 @@ def _clean(options: argparse.Namespace) -> None:
         shutil.rmtree(options.output / "preview" / project.slug, ignore_errors=True)
         cache.forget(options.output, project)
         _say(options, f"removed the editions of {folder} from {options.output}")
+
+
+def _configure_logging(options: argparse.Namespace) -> None:
+    """Messages on stderr, as many as --quiet or --verbose ask for (in parallel builds' workers too)."""
+    level = logging.ERROR if options.quiet else logging.INFO if options.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps are not ours to report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,18 +237,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = _parser().parse_args(arguments)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    level = logging.ERROR if options.quiet else logging.INFO if options.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps are not ours to report
+    _configure_logging(options)
+    commands: dict[str, Callable[[argparse.Namespace], int | None]] = {
+        "build": _build, "check": _check, "preview": _preview, "watch": _watch, "clean": _clean}
     try:
-        if options.command == "check":
-            return _check(options)
-        {"build": _build, "preview": _preview, "watch": _watch, "clean": _clean}[options.command](options)
+        return commands[options.command](options) or EXIT_OK
     except SatsError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
     except RecursionError:
         print("the manuscript is nested too deeply to typeset", file=sys.stderr)
         return EXIT_FAILED
-    return EXIT_OK

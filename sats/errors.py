@@ -28,6 +28,9 @@ class SatsError(Exception):
         super().__init__("\n".join(str(problem) for problem in problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[type[SatsError], tuple[Problem, ...]]:
+        return type(self), self.problems  # whole across processes (parallel builds)
+
     @classmethod
     def at(cls, message: str, path: Path | None = None, line: int | None = None) -> SatsError:
         """Build an error with a single problem."""

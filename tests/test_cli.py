@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Built
+from conftest import FIXTURES, ROOT, Built
 
 from sats import pipeline
 from sats.cli import main
@@ -174,3 +174,51 @@ def test_mistakes_give_one_line_and_leave_dist_untouched(built_copy: tuple[Path,
 def test_missing_manuscript_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 1
     assert capsys.readouterr().err.strip().endswith("nowhere: manuscript folder not found")
+
+
+def _titles(tmp_path: Path, count: int) -> list[Path]:
+    """`count` copies of the small fixture, each with its own slug."""
+    folders = []
+    for number in range(1, count + 1):
+        folder = tmp_path / f"title-{number}"
+        shutil.copytree(FIXTURES / "mini", folder)
+        with (folder / "metadata.yaml").open("a") as metadata:
+            metadata.write(f"slug: title-{number}\n")
+        folders.append(folder)
+    return folders
+
+
+def test_parallel_builds_make_what_one_at_a_time_makes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With -j, each title builds in its own process; a broken title is reported with its file
+    and line, and the others are still built."""
+    folders = _titles(tmp_path, 3)
+    edit(folders[1] / "metadata.yaml", "date: 2024-03-01", "date: 1 March 2024")
+    assert main(["build", *map(str, folders), "-o", str(tmp_path / "parallel"), "-j", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "title-2/metadata.yaml:" in err and "'date' must be a date" in err
+    assert err.count("built ") == 2
+    edit(folders[1] / "metadata.yaml", "date: 1 March 2024", "date: 2024-03-01")
+    assert main(["build", *map(str, folders), "-o", str(tmp_path / "parallel"), "-j", "0", "-q"]) == 0
+    assert main(["build", *map(str, folders), "-o", str(tmp_path / "serial"), "-q"]) == 0
+    parallel, serial = digests(tmp_path / "parallel"), digests(tmp_path / "serial")
+    assert len(serial) == 3 * 4 and {name: d for name, (d, _) in parallel.items()} == {
+        name: d for name, (d, _) in serial.items()}
+
+
+def test_shards_share_the_titles_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folders = _titles(tmp_path, 3)
+    shards = []
+    for shard in ("1/2", "2/2"):
+        assert main(["clean", *map(str, reversed(folders)), "-o", str(tmp_path / "dist"), "--shard", shard]) == 0
+        shards.append(sorted(line.split()[4] for line in capsys.readouterr().err.splitlines()))
+    assert shards == [[str(folders[0]), str(folders[2])], [str(folders[1])]]
+    assert main(["build", "--shard", "3/2"]) == 2
+
+
+def test_two_titles_with_one_slug_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        shutil.copytree(FIXTURES / "mini", folder)
+    assert main(["build", str(first), str(second), "-o", str(tmp_path / "dist")]) == 1
+    assert "two manuscripts have the slug" in capsys.readouterr().err
+    assert not (tmp_path / "dist").exists()
