@@ -14,6 +14,7 @@ from . import images, pagebreaks, pandoc, pdf, templates
 from .config import TOOL_ROOT, Project
 from .content import Block, Content, check_resources
 from .pdf import PageStart
+from .timing import stage
 
 STYLES = TOOL_ROOT / "styles"
 EPUB_FONTS = ("SourceSerif4-Regular.ttf", "SourceSerif4-It.ttf", "SourceSerif4-Semibold.ttf",
@@ -270,7 +271,8 @@ def finish(data: bytes, context: dict[str, Any], starts: tuple[PageStart, ...]) 
     package = _Package(data)
     _finish_documents(package, context["labels"])
     _title_page(package)
-    _page_list(package, starts, context)
+    with stage("page marks"):
+        _page_list(package, starts, context)
     _landmarks(package, context["labels"])
     _cover_text(package, context)
     _last_page(package, context["project"].journal.first_page, context["last_page"])

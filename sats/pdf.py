@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from .config import Press
 from .content import ANCHOR
 from .errors import SatsError
+from .timing import stage
 
 LOGGER = logging.getLogger("sats.pdf")
 
@@ -126,7 +127,7 @@ def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int) -> An
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
     import weasyprint
 
-    with _engine(roots) as fetcher:
+    with _engine(roots) as fetcher, stage("layout"):
         return weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
 
 
@@ -142,14 +143,17 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
         if edition is None:
             return Pdf(document.write_pdf(pdf_identifier=pdf_identifier), len(document.pages))
         document.metadata.description = edition.printed_in
-        with _tagging_languages_and_notes():
+        with _tagging_languages_and_notes(), stage("pdf writing"):
             data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a",
                                       uncompressed_pdf=True)  # finishing compresses, faster
     from . import finishing
 
-    archival = finishing.archival(data, edition.first_page)
-    press = finishing.for_press(archival, edition.press, identifier) if edition.press else None
-    return Pdf(archival, len(document.pages), _page_starts(document), press)
+    with stage("finishing"):
+        archival = finishing.archival(data, edition.first_page)
+        press = finishing.for_press(archival, edition.press, identifier) if edition.press else None
+    with stage("page starts"):
+        starts = _page_starts(document)
+    return Pdf(archival, len(document.pages), starts, press)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from . import __version__, cache, config, content, epub, manuscript, pdf, prefli
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
+from .timing import stage
 
 LOGGER = logging.getLogger("sats")
 EDITIONS = ("pdf", "print", "epub")
@@ -34,14 +32,6 @@ class Result:
     pages: tuple[int, int] | None
     warnings: tuple[Problem, ...]
     rebuilt: tuple[str, ...]
-
-
-@contextmanager
-def stage(name: str) -> Iterator[None]:
-    """Log a stage of the build with its duration."""
-    start = time.perf_counter()
-    yield
-    LOGGER.info("%-10s %6.2f s", name, time.perf_counter() - start)
 
 
 def page_range(first: int, last: int | None) -> str:
