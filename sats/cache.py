@@ -32,6 +32,7 @@ DEPENDENCIES = {
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
 }
 COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
+PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
 ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml")
 
 
@@ -59,8 +60,8 @@ def _stamp_path(output: Path, project: Project) -> Path:
     return output / CACHE_FOLDER / f"{project.slug}.json"
 
 
-def _cover_path(output: Path, project: Project) -> Path:
-    return output / CACHE_FOLDER / f"{project.slug}.cover.png"
+def _kept_path(output: Path, project: Project, name: str) -> Path:
+    return output / CACHE_FOLDER / f"{project.slug}.{name}"
 
 
 def _read(path: Path) -> dict[str, dict[str, object]]:
@@ -111,25 +112,38 @@ def record(output: Path, project: Project, edition: str, digest: str, data: byte
     write_atomically(path, json.dumps(stamps, indent=1).encode())
 
 
-def cover(output: Path, project: Project, html: str, render: Callable[[], bytes]) -> bytes:
-    """The EPUB's cover image: the one rendered last, unless its HTML, styles or engines changed."""
-    digest = _digest(f"cover\n{html}", COVER)
-    path = _cover_path(output, project)
-    stamp = _read(_stamp_path(output, project)).get("cover")
+def recall(output: Path, project: Project, name: str, digest: str) -> bytes | None:
+    """What was kept under `name` from inputs with `digest`, if it was, and is untouched."""
+    stamp = _read(_stamp_path(output, project)).get(name)
+    path = _kept_path(output, project, name)
     if isinstance(stamp, dict) and stamp.get("inputs") == digest and path.is_file():
-        image = path.read_bytes()
-        if stamp.get("output") == hashlib.sha256(image).hexdigest():
-            return image
-    image = render()
+        data = path.read_bytes()
+        if stamp.get("output") == hashlib.sha256(data).hexdigest():
+            return data
+    return None
+
+
+def keep(output: Path, project: Project, name: str, digest: str, data: bytes) -> None:
+    """Keep an intermediate result (made from inputs with `digest`) for later builds and checks."""
     try:
-        write_atomically(path, image)
-        record(output, project, "cover", digest, image)
+        write_atomically(_kept_path(output, project, name), data)
+        record(output, project, name, digest, data)
     except SatsError:
-        pass  # not cached: writing the editions will say why
+        pass  # not kept: writing the editions will say why
+
+
+def cover(output: Path, project: Project, html: str, render: Callable[[], bytes], fresh: bool = False) -> bytes:
+    """The EPUB's cover image: the one rendered last, unless its HTML, styles or engines changed
+    (or a `fresh` one is asked for)."""
+    digest = _digest(f"cover\n{html}", COVER)
+    image = None if fresh else recall(output, project, "cover.png", digest)
+    if image is None:
+        image = render()
+        keep(output, project, "cover.png", digest, image)
     return image
 
 
 def forget(output: Path, project: Project) -> None:
     """Delete what the cache holds for `project`."""
-    _stamp_path(output, project).unlink(missing_ok=True)
-    _cover_path(output, project).unlink(missing_ok=True)
+    for path in (output / CACHE_FOLDER).glob(f"{project.slug}.*"):
+        path.unlink()

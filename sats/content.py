@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,13 +41,44 @@ class Content:
                            "blocks": blocks}, ensure_ascii=False)
 
 
+def _arguments(manuscript: Manuscript) -> list[str]:
+    project = manuscript.project
+    return [f"--from={READER}", "--to=json", "--citeproc", f"--bibliography={project.bibliography}",
+            f"--csl={project.csl}", f"--metadata=lang:{project.lang}", "--metadata=link-citations:true"]
+
+
+def parse_digest(manuscript: Manuscript) -> str:
+    """A digest of all the parse reads: the Markdown, the bibliography, the CSL style and pandoc."""
+    project = manuscript.project
+    digest = hashlib.sha256(f"{pandoc.version()}\0{_arguments(manuscript)}\0{manuscript.markdown()}".encode())
+    for path in (project.bibliography, project.csl):
+        digest.update(b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class Parsing:
+    """The manuscript's Markdown being parsed by pandoc, its citations resolved with citeproc,
+    meanwhile other work goes on. `parsed`, pandoc's output from an earlier run on the same
+    inputs (parse_digest), spares running it again."""
+
+    def __init__(self, manuscript: Manuscript, parsed: bytes | None = None) -> None:
+        self.parsed, self._lang = parsed, manuscript.project.lang
+        self._job = None if parsed is not None else pandoc.start(_arguments(manuscript), manuscript.markdown())
+
+    def result(self) -> Content:
+        """The parsed article, each paragraph given its anchor."""
+        if self._job is not None:
+            self.parsed = self._job.result()
+        assert self.parsed is not None
+        return _content(json.loads(self.parsed), self._lang)
+
+
 def parse(manuscript: Manuscript) -> Content:
     """Parse the manuscript's Markdown once and resolve its citations with citeproc."""
-    project = manuscript.project
-    args = [f"--from={READER}", "--to=json", "--citeproc",
-            f"--bibliography={project.bibliography}", f"--csl={project.csl}",
-            f"--metadata=lang:{project.lang}", "--metadata=link-citations:true"]
-    document = json.loads(pandoc.run(args, manuscript.markdown()))
+    return Parsing(manuscript).result()
+
+
+def _content(document: dict[str, Any], lang: str) -> Content:
     parts: dict[str, list[Block]] = {name: [] for name in PARTS}
     for block in document["blocks"]:
         if block["t"] == "Div" and block["c"][0][0] in parts:
@@ -56,7 +88,7 @@ def parse(manuscript: Manuscript) -> Content:
         if node.get("t") in ("Para", "Plain"):
             anchors += 1
             node["c"].insert(0, {"t": "Span", "c": [["", [], [[ANCHOR, f"p{anchors}"]]], []]})
-    return Content(parts, document["pandoc-api-version"], project.lang)
+    return Content(parts, document["pandoc-api-version"], lang)
 
 
 def walk(node: Any) -> Iterator[dict[str, Any]]:

@@ -9,6 +9,7 @@ import re
 import subprocess
 import tempfile
 from contextlib import ExitStack
+from importlib import metadata
 from pathlib import Path
 
 from .errors import SatsError
@@ -24,6 +25,11 @@ def executable() -> str:
     import pypandoc
 
     return str(pypandoc.get_pandoc_path())
+
+
+def version() -> str:
+    """The version of the wheel that ships pandoc, which pins pandoc's."""
+    return metadata.version("pypandoc-binary")
 
 
 def run(args: list[str], stdin: str | None = None, *, sandbox: bool = True,

@@ -92,12 +92,13 @@ def typeset(project: Project, parts: dict[str, str], press: bool) -> tuple[pdf.P
     return pdf.write(document, identifier=project.doi or project.slug, edition=edition), produced, html
 
 
-def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path) -> epub.Writing:
-    """Start writing the EPUB, its cover rendered or taken from the cache; the last page is
-    the metadata's, if it names one, or else printed when the EPUB is finished."""
+def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path,
+                force: bool) -> epub.Writing:
+    """Start writing the EPUB, its cover rendered (or unless `force`, taken from the cache); the
+    last page is the metadata's, if it names one, or else printed when the EPUB is finished."""
     context = template_context(project, parts, project.journal.last_page)
     html = epub.cover_html(context)
-    image = cache.cover(output, project, html, lambda: epub.cover(html, project))
+    image = cache.cover(output, project, html, lambda: epub.cover(html, project), fresh=force)
     return epub.start(project, article, context, image)
 
 
@@ -127,13 +128,18 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
         LOGGER.warning("%s", warning)
     if strict and source.warnings:
         raise SatsError(*source.warnings)
-    with stage("parse"):
-        article = content.parse(source)
+    with stage("parse"):  # or not: the parse of the same inputs is kept
+        digest = content.parse_digest(source)
+        kept = None if force else cache.recall(output, project, cache.PARSED, digest)
+        parsing = content.Parsing(source, kept)
+        article = parsing.result()
+        if kept is None and parsing.parsed is not None:
+            cache.keep(output, project, cache.PARSED, digest, parsing.parsed)
         parts = content.html_parts(article)
     made: dict[str, bytes] = {}
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
-    writing = _start_epub(project, article, parts, output) if "epub" in stale else None
+    writing = _start_epub(project, article, parts, output, force) if "epub" in stale else None
     try:  # pandoc writes the EPUB while WeasyPrint lays out the print edition
         if starts is None:
             with stage("pdf"):

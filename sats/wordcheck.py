@@ -132,14 +132,15 @@ def _find(words: list[str], position: int, wanted: str) -> int | None:
     Notes, running heads and page numbers may stand between two words of the manuscript, and
     between the two halves of a word broken at a line end, but no more than a page's worth.
     """
-    for offset, candidate in enumerate(words[position:position + LOOKAHEAD]):
+    for index in range(position, min(len(words), position + LOOKAHEAD)):  # no copy of the slice
+        candidate = words[index]
         if _same(candidate, wanted):
-            return position + offset + 1
+            return index + 1
         stem = candidate[:-1]
         if candidate.endswith(BREAK) and stem and wanted.startswith(stem) and len(wanted) > len(stem):
             rest = wanted[len(stem):]
             for reading in (rest, rest[1:]) if rest.startswith("-") else (rest,):
-                after = _find(words, position + offset + 1, reading) if reading else None
+                after = _find(words, index + 1, reading) if reading else None
                 if after is not None:
                     return after
     return None

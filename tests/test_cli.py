@@ -79,13 +79,18 @@ def test_a_changed_note_rebuilds_and_force_rebuilds(built_copy: tuple[Path, Path
 
 
 def test_a_corrupt_cache_counts_as_empty(built_copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """Stamps, the kept parse and the kept cover, all damaged: a full build, as if none were kept."""
     folder, output = built_copy
-    for stamp in (output / ".sats-cache").iterdir():
-        stamp.write_text("{not json")
+    kept = sorted(path.name for path in (output / ".sats-cache").iterdir())
+    assert kept == [f"testwriter-2024-a-small-test-article.{name}" for name in ("article.json", "cover.png", "json")]
+    for path in (output / ".sats-cache").iterdir():
+        path.write_text("{not json")
     capsys.readouterr()
     assert main(["build", str(folder), "-o", str(output)]) == 0
     assert capsys.readouterr().err.startswith("built ")
-    assert json.loads(next((output / ".sats-cache").iterdir()).read_text())["pdf"]["inputs"]
+    stamps = json.loads((output / ".sats-cache" / kept[-1]).read_text())
+    assert set(stamps) == {"pdf", "print", "epub", "article.json", "cover.png"}
+    assert json.loads((output / ".sats-cache" / kept[0]).read_text())["pandoc-api-version"]
 
 
 def test_an_edited_output_is_rebuilt(built_copy: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
