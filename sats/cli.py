@@ -105,7 +105,7 @@ def _cores() -> int:
 def _build_one(folder: Path, options: argparse.Namespace, force: bool) -> pipeline.Result:
     return pipeline.build(folder, options.output, tuple(options.edition or pipeline.EDITIONS),
                           strict=options.strict, force=force or getattr(options, "force", False),
-                          keep_html=getattr(options, "keep_html", False))
+                          keep_html=getattr(options, "keep_html", False), pdf_first=options.command == "watch")
 
 
 def _results(options: argparse.Namespace, force: bool) -> Iterator[tuple[Path, pipeline.Result | SatsError]]:

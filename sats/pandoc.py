@@ -16,6 +16,8 @@ from .errors import SatsError
 
 LOGGER = logging.getLogger("sats.pandoc")
 TIMEOUT = 120  # seconds; the first title takes half a second
+# Pandoc's runtime suggests itself a 64 MB heap; at 4 MB it is as fast here and holds ~50 MB less.
+RUNTIME = ("+RTS", "-H4m", "-RTS")
 MESSAGE = re.compile(r"^\[(WARNING|INFO|ERROR)\]\s*(.*)$")
 
 
@@ -97,4 +99,4 @@ def start(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
-    return Job([executable(), *(["--sandbox"] if sandbox else []), *args], stdin, env, cwd)
+    return Job([executable(), *RUNTIME, *(["--sandbox"] if sandbox else []), *args], stdin, env, cwd)

@@ -102,12 +102,20 @@ def _start_epub(project: Project, article: content.Content, parts: dict[str, str
     return epub.start(project, article, context, image)
 
 
+def _save(output: Path, project: Project, edition: str, digest: str, data: bytes, last: int | None,
+          starts: tuple[pdf.PageStart, ...]) -> None:
+    """Write an edition and its stamp (for the PDF, with its last page and its pages' starts)."""
+    write_atomically(output / project.file(edition), data)
+    cache.record(output, project, edition, digest, data, *((last, starts) if edition == "pdf" else ()))
+
+
 def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False,
-          force: bool = False, keep_html: bool = False) -> Result:
+          force: bool = False, keep_html: bool = False, pdf_first: bool = False) -> Result:
     """Build the chosen editions of the manuscript in `folder` into `output`.
 
     An edition whose inputs have not changed since it was built is left as it is. Nothing
-    is written until every chosen edition has been made.
+    is written until every chosen edition has been made; but with `pdf_first` (for previews),
+    the PDF is written as soon as it is, and the other files follow.
     """
     with stage("load"):
         project = config.load(folder)
@@ -145,7 +153,9 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
             with stage("pdf"):
                 rendered, last, html = typeset(project, parts, press="print" in stale)
             starts = rendered.starts
-            if "pdf" in stale:
+            if "pdf" in stale and pdf_first:
+                _save(output, project, "pdf", digests["pdf"], rendered.data, last, starts)
+            elif "pdf" in stale:
                 made["pdf"] = rendered.data
             if rendered.press is not None:
                 made["print"] = rendered.press
@@ -161,9 +171,7 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
         report = templates.render("reports/preflight.txt.j2", report=preflight.inspect(made["print"]),
                                   file=outputs["print"].name, page_range=page_range(project.journal.first_page, last))
     for edition, data in made.items():
-        write_atomically(outputs[edition], data)
-        cache.record(output, project, edition, digests[edition], data,
-                     *((last, starts) if edition == "pdf" else ()))
+        _save(output, project, edition, digests[edition], data, last, starts)
     if report is not None:
         write_atomically(output / project.preflight_file, (report + "\n").encode())
     if keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
