@@ -26,7 +26,7 @@ COMMANDS = {
     "watch": "rebuild whenever a manuscript file, template or style is saved (Ctrl-C stops)",
     "clean": "remove the editions, previews and build cache of the manuscripts",
 }
-WATCH_INTERVAL = 0.1  # seconds between looks at the files: a few dozen stat calls
+WATCH_INTERVAL = 0.05  # seconds between looks at the files: a few dozen stat calls
 EPILOG = """exit codes:
   0  success (for check: no problem found)
   1  a problem with the manuscript or the editions, one line each: file:line: message

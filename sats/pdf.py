@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .config import Press
 from .content import ANCHOR
 from .errors import SatsError
 from .timing import stage
@@ -44,12 +43,11 @@ class PageStart:
 @dataclass(frozen=True)
 class Pdf:
     """A rendered PDF and what the build reports about it: for a print edition, where its pages
-    begin, and the PDF for the press."""
+    begin."""
 
     data: bytes
     pages: int
     starts: tuple[PageStart, ...] = ()
-    press: bytes | None = None
 
 
 class _ErrorCollector(logging.Handler):
@@ -135,8 +133,7 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
     """Write the PDF of a laid-out document.
 
     For a print edition, WeasyPrint writes the archival PDF (PDF/A-2a and PDF/UA-1, tagged) and
-    `finishing` completes it; the PDF for the press, if asked for, is made from that one, so the
-    pages are drawn once.
+    `finishing` completes it (the PDF for the press is made from that one: the pages are drawn once).
     """
     pdf_identifier = hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
     with _engine():
@@ -150,20 +147,18 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
 
     with stage("finishing"):
         archival = finishing.archival(data, edition.first_page)
-        press = finishing.for_press(archival, edition.press, identifier) if edition.press else None
     with stage("page starts"):
         starts = _page_starts(document)
-    return Pdf(archival, len(document.pages), starts, press)
+    return Pdf(archival, len(document.pages), starts)
 
 
 @dataclass(frozen=True)
 class Edition:
-    """A print edition: its first page number, where it is printed (the PDF's subject, once the
-    layout knows the last page), and what the press asks for, if a press PDF is wanted."""
+    """A print edition: its first page number, and where it is printed (the PDF's subject, once
+    the layout knows the last page)."""
 
     first_page: int
     printed_in: str
-    press: Press | None = None
 
 
 @contextmanager

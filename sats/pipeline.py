@@ -11,7 +11,7 @@ from typing import Any
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from . import __version__, cache, config, content, epub, manuscript, pdf, preflight, templates
+from . import __version__, cache, config, content, epub, finishing, manuscript, pdf, preflight, templates
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
@@ -69,9 +69,8 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     }
 
 
-def typeset(project: Project, parts: dict[str, str], press: bool) -> tuple[pdf.Pdf, int, str]:
-    """Lay out the print edition and write its PDF (and the press's, if `press`); return it with
-    its last page and its HTML.
+def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]:
+    """Lay out the print edition and write its PDF; return it with its last page and its HTML.
 
     Unless the metadata names the last page, the first page prints the page the layout ends on
     (a CSS target counter), so one layout does. Only a one-page article is laid out again, to
@@ -88,7 +87,7 @@ def typeset(project: Project, parts: dict[str, str], press: bool) -> tuple[pdf.P
     elif last is not None and produced != last:
         LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
                        project.metadata_file.name, produced, last)
-    edition = pdf.Edition(first, printed_in(project, produced), project.press if press else None)
+    edition = pdf.Edition(first, printed_in(project, produced))
     return pdf.write(document, identifier=project.doi or project.slug, edition=edition), produced, html
 
 
@@ -147,19 +146,22 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     made: dict[str, bytes] = {}
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
-    writing = _start_epub(project, article, parts, output, force) if "epub" in stale else None
-    try:  # pandoc writes the EPUB while WeasyPrint lays out the print edition
+    # Pandoc writes the EPUB while WeasyPrint lays out the print edition; for a preview, after.
+    writing = _start_epub(project, article, parts, output, force) if "epub" in stale and not pdf_first else None
+    try:
         if starts is None:
             with stage("pdf"):
-                rendered, last, html = typeset(project, parts, press="print" in stale)
+                rendered, last, html = typeset(project, parts)
             starts = rendered.starts
             if "pdf" in stale and pdf_first:
                 _save(output, project, "pdf", digests["pdf"], rendered.data, last, starts)
             elif "pdf" in stale:
                 made["pdf"] = rendered.data
-            if rendered.press is not None:
-                made["print"] = rendered.press
-        if writing is not None:
+            if "print" in stale:
+                with stage("press pdf"):
+                    made["print"] = finishing.for_press(rendered.data, project.press, project.doi or project.slug)
+        if "epub" in stale:
+            writing = writing or _start_epub(project, article, parts, output, force)
             with stage("epub"):
                 made["epub"] = writing.finish(starts, template_context(project, parts, last))
     except BaseException:
