@@ -229,15 +229,21 @@ def bench_size(size: int, runs: int, work: Path) -> list[Row]:
     ]
 
 
-def bench_titles(runs: int, work: Path) -> list[Row]:
-    """Four titles built one at a time, and -j 2 on two cores."""
+def titles(source: Path, work: Path, count: int) -> list[Path]:
+    """`count` copies of the manuscript in `source`, each with its own slug: a journal issue."""
     folders = []
-    for number in range(1, TITLES + 1):
+    for number in range(1, count + 1):
         folder = work / f"title-{number}"
-        shutil.copytree(ROOT / "manuscript", folder)
+        shutil.copytree(source, folder)
         with (folder / "metadata.yaml").open("a") as metadata:
             metadata.write(f"slug: title-{number}\n")
-        folders.append(str(folder))
+        folders.append(folder)
+    return folders
+
+
+def bench_titles(runs: int, work: Path) -> list[Row]:
+    """Four titles built one at a time, and -j 2 on two cores."""
+    folders = [str(folder) for folder in titles(ROOT / "manuscript", work, TITLES)]
     out = work / "titles"
     available = sorted(os.sched_getaffinity(0))
     cores = set(available[:CORES]) if len(available) > CORES else None

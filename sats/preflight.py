@@ -71,10 +71,13 @@ def inspect(data: bytes) -> Report:
     return report
 
 
+READ_OPERATORS = " ".join([*COLOUR_OPERATORS, "cs", "CS", "q", "Q", "cm", "Do"])
+
+
 def _read_page(page: pikepdf.Page, number: int, spaces: set[str], report: Report) -> None:
     """Colour spaces and images of one page; an image's resolution from the matrix it is drawn at."""
     matrix = [pikepdf.Matrix()]
-    for instruction in pikepdf.parse_content_stream(page):
+    for instruction in pikepdf.parse_content_stream(page, READ_OPERATORS):  # text is skipped, faster
         operands, operator = instruction.operands, instruction.operator
         name = str(operator)
         if name in COLOUR_OPERATORS:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT, Built
 
+from bench.run import titles
 from sats import pipeline
 from sats.cli import main
 
@@ -181,22 +182,10 @@ def test_missing_manuscript_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     assert capsys.readouterr().err.strip().endswith("nowhere: manuscript folder not found")
 
 
-def _titles(tmp_path: Path, count: int) -> list[Path]:
-    """`count` copies of the small fixture, each with its own slug."""
-    folders = []
-    for number in range(1, count + 1):
-        folder = tmp_path / f"title-{number}"
-        shutil.copytree(FIXTURES / "mini", folder)
-        with (folder / "metadata.yaml").open("a") as metadata:
-            metadata.write(f"slug: title-{number}\n")
-        folders.append(folder)
-    return folders
-
-
 def test_parallel_builds_make_what_one_at_a_time_makes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With -j, each title builds in its own process; a broken title is reported with its file
     and line, and the others are still built."""
-    folders = _titles(tmp_path, 3)
+    folders = titles(FIXTURES / "mini", tmp_path, 3)
     edit(folders[1] / "metadata.yaml", "date: 2024-03-01", "date: 1 March 2024")
     assert main(["build", *map(str, folders), "-o", str(tmp_path / "parallel"), "-j", "2"]) == 1
     err = capsys.readouterr().err
@@ -211,7 +200,7 @@ def test_parallel_builds_make_what_one_at_a_time_makes(tmp_path: Path, capsys: p
 
 
 def test_shards_share_the_titles_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folders = _titles(tmp_path, 3)
+    folders = titles(FIXTURES / "mini", tmp_path, 3)
     shards = []
     for shard in ("1/2", "2/2"):
         assert main(["clean", *map(str, reversed(folders)), "-o", str(tmp_path / "dist"), "--shard", shard]) == 0
