@@ -147,7 +147,12 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
     # Pandoc writes the EPUB while WeasyPrint lays out the print edition; for a preview, after.
-    writing = _start_epub(project, article, parts, output, force) if "epub" in stale and not pdf_first else None
+    writing, later = None, None
+    if "epub" in stale and pdf_first:
+        later = article
+    elif "epub" in stale:
+        writing = _start_epub(project, article, parts, output, force)
+    del article, parsing  # the AST's memory (a hundred MB at 350 pages) is now the layout's
     try:
         if starts is None:
             with stage("pdf"):
@@ -160,8 +165,9 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
             if "print" in stale:
                 with stage("press pdf"):
                     made["print"] = finishing.for_press(rendered.data, project.press, project.doi or project.slug)
-        if "epub" in stale:
-            writing = writing or _start_epub(project, article, parts, output, force)
+        if later is not None:
+            writing = _start_epub(project, later, parts, output, force)
+        if writing is not None:
             with stage("epub"):
                 made["epub"] = writing.finish(starts, template_context(project, parts, last))
     except BaseException:
