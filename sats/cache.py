@@ -99,15 +99,15 @@ def page_starts(output: Path, project: Project, digest: str) -> tuple[PageStart,
         return None
 
 
-def record(output: Path, project: Project, edition: str, digest: str, data: bytes,
+def record(output: Path, project: Project, name: str, digest: str, data: bytes,
            last: int | None = None, starts: tuple[PageStart, ...] = ()) -> None:
-    """Remember that `data` was built from inputs with `digest` (for the print edition: its last
-    page and where its pages begin)."""
+    """Remember that `data`, an edition or a kept result, was made from inputs with `digest` (for
+    the print edition: its last page and where its pages begin)."""
     path = _stamp_path(output, project)
     stamps = _read(path)
-    stamps[edition] = {"inputs": digest, "output": hashlib.sha256(data).hexdigest()}
+    stamps[name] = {"inputs": digest, "output": hashlib.sha256(data).hexdigest()}
     if last is not None:
-        stamps[edition] |= {"last-page": last,
+        stamps[name] |= {"last-page": last,
                             "page-starts": [[start.in_note, start.anchors] for start in starts]}
     write_atomically(path, json.dumps(stamps, indent=1).encode())
 

@@ -112,7 +112,7 @@ def _results(options: argparse.Namespace, force: bool) -> Iterator[tuple[Path, p
     """Build each manuscript, several at once with --jobs, in their order; a failed one is
     reported and the others still built."""
     folders = _manuscripts(options)
-    slugs = [_slug(folder) for folder in folders]
+    slugs = [_slug(folder) for folder in folders] if len(folders) > 1 else []
     twice = sorted({slug for slug in slugs if slug and slugs.count(slug) > 1})
     if twice:
         raise SatsError.at(f"two manuscripts have the slug {twice[0]!r}: their editions would overwrite each other")

@@ -89,7 +89,7 @@ class Writing:
         return finish(package, context, starts)
 
     def cancel(self) -> None:
-        """Stop writing: the context has changed."""
+        """Stop writing: the build has failed."""
         self._job.cancel()
         self._folder.cleanup()
 
