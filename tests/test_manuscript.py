@@ -149,3 +149,17 @@ def test_unused_entry_warns_and_strict_mode_fails(manuscript_copy: Path, tmp_pat
     assert main(["build", str(manuscript_copy), "-o", str(tmp_path / "strict"), "--strict", "-q"]) == 1
     assert "entry 'unused2000' is never cited" in capsys.readouterr().err
     assert not (tmp_path / "strict").exists()
+
+
+def test_html_after_an_edit_is_the_html_of_the_edited_manuscript(manuscript_copy: Path) -> None:
+    """Only the blocks that changed since the last call go through pandoc again (watch); the
+    parts are then exactly what a first call on the edited manuscript gives."""
+    project = config.load(manuscript_copy)
+    before = content.html_parts(content.parse(manuscript.read(project)))
+    body = manuscript_copy / "body.md"
+    body.write_text(body.read_text().replace("The text ends here.", "The text ends *here*."))
+    edited = content.parse(manuscript.read(project))
+    after = content.html_parts(edited)
+    content._BLOCK_HTML.clear()
+    assert after == content.html_parts(edited) != before
+    assert "<em>here</em>" in after["body"] and after["abstract"] == before["abstract"]
