@@ -149,32 +149,36 @@ def _descend(node: Any, inline: Any) -> Any:
     return {**node, "c": _descend(node["c"], inline)}
 
 
-# Each top-level block's HTML, by the block's JSON, from the last call: in `watch`, after an edit
-# pandoc writes only the blocks that changed.
+# Each top-level block's HTML, by a digest of the block, from the last call: in `watch`, after an
+# edit pandoc writes only the blocks that changed.
 _BLOCK_HTML: dict[str, str] = {}
+
+
+def _block_digest(block: Block) -> str:
+    return hashlib.sha256(json.dumps(block, ensure_ascii=False).encode()).hexdigest()
 
 
 def html_parts(content: Content) -> dict[str, str]:
     """Each part of the article as an HTML fragment for the templates: notes at their calls (for
     the page foot), sections one level below the article's title. One pandoc run writes every
     block not written by the last call."""
-    parts = {name: [json.dumps(block, ensure_ascii=False) for block in _notes_in_place(content.parts[name])]
+    parts = {name: [(_block_digest(block), block) for block in _notes_in_place(content.parts[name])]
              for name in PARTS}
-    wanted = list(dict.fromkeys(key for keys in parts.values() for key in keys))
-    new = [key for key in wanted if key not in _BLOCK_HTML]
+    new = {key: block for blocks in parts.values() for key, block in blocks if key not in _BLOCK_HTML}
     if new:
-        blocks = [{"t": "Div", "c": [[f"sats-block-{number}", [], []], [json.loads(key)]]}
-                  for number, key in enumerate(new)]
+        divs = [{"t": "Div", "c": [[f"sats-block-{number}", [], []], [block]]}
+                for number, block in enumerate(new.values())]
         args = ["--from=json", "--to=html5", "--wrap=none", "--shift-heading-level-by=1"]
-        tree = lxml_html.fragment_fromstring(pandoc.run(args, content.document(blocks)), create_parent="div")
+        tree = lxml_html.fragment_fromstring(pandoc.run(args, content.document(divs)), create_parent="div")
         for number, key in enumerate(new):
             (div,) = tree.xpath(f'./div[@id="sats-block-{number}"]')
             _BLOCK_HTML[key] = (div.text or "").removeprefix("\n") + "".join(
                 lxml_html.tostring(child, encoding="unicode") for child in div)
-    written = {key: _BLOCK_HTML[key] for key in wanted}
+    written = {key: _BLOCK_HTML[key] for blocks in parts.values() for key, _ in blocks}
     _BLOCK_HTML.clear()
     _BLOCK_HTML.update(written)
-    return {name: ("\n" if keys else "") + "".join(written[key] for key in keys) for name, keys in parts.items()}
+    return {name: ("\n" if blocks else "") + "".join(written[key] for key, _ in blocks)
+            for name, blocks in parts.items()}
 
 
 RESOURCE_ATTRIBUTES = ("src", "href", "data", "poster", "srcset", "xlink:href")
