@@ -40,20 +40,25 @@ def _files(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
 
 
-def _digest(what: str, paths: tuple[Path, ...]) -> str:
-    """A digest of `what`, the files under `paths` and the engines' versions."""
+def _digest(what: str, paths: tuple[Path, ...], read: dict[Path, str] | None = None) -> str:
+    """A digest of `what`, the files under `paths` and the engines' versions; `read` holds the
+    digests of files already read, so that digests sharing files read each once."""
+    read = {} if read is None else read
     digest = hashlib.sha256(f"sats {__version__} {what}".encode())
     for engine in ENGINES:
         digest.update(f"{engine} {metadata.version(engine)}\n".encode())
     for path in paths:
         for file in _files(path):
-            digest.update(str(file).encode() + b"\0" + file.read_bytes() + b"\0")
+            if file not in read:
+                read[file] = hashlib.sha256(file.read_bytes()).hexdigest()
+            digest.update(f"{file}\0{read[file]}\n".encode())
     return digest.hexdigest()
 
 
-def inputs_digest(project: Project, edition: str) -> str:
-    """A digest of everything that shapes `edition` of `project`."""
-    return _digest(edition, (*project.source_files, *DEPENDENCIES[edition]))
+def inputs_digests(project: Project) -> dict[str, str]:
+    """For each edition of `project`, a digest of everything that shapes it."""
+    read: dict[Path, str] = {}
+    return {edition: _digest(edition, (*project.source_files, *paths), read) for edition, paths in DEPENDENCIES.items()}
 
 
 def _stamp_path(output: Path, project: Project) -> Path:

@@ -46,7 +46,6 @@ class Pdf:
     begin."""
 
     data: bytes
-    pages: int
     starts: tuple[PageStart, ...] = ()
 
 
@@ -138,7 +137,7 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
     pdf_identifier = hashlib.sha256(identifier.encode()).hexdigest()[:32].encode()
     with _engine():
         if edition is None:
-            return Pdf(document.write_pdf(pdf_identifier=pdf_identifier), len(document.pages))
+            return Pdf(document.write_pdf(pdf_identifier=pdf_identifier))
         document.metadata.description = edition.printed_in
         with _tagging_languages_and_notes(), stage("pdf writing"):
             data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a",
@@ -149,7 +148,7 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
         archival = finishing.archival(data, edition.first_page)
     with stage("page starts"):
         starts = _page_starts(document)
-    return Pdf(archival, len(document.pages), starts)
+    return Pdf(archival, starts)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     """
     with stage("load"):
         project = config.load(folder)
-        digests = {edition: cache.inputs_digest(project, edition) for edition in EDITIONS}
+        digests = cache.inputs_digests(project)
     stale = tuple(e for e in editions if force or not cache.up_to_date(output, project, e, digests[e]))
     outputs = {e: output / project.file(e) for e in editions}
     if not stale:
