@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -106,15 +107,18 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _build_one(folder: Path, options: argparse.Namespace, force: bool) -> pipeline.Result:
+def _build_one(folder: Path, options: argparse.Namespace) -> pipeline.Result:
     from . import pipeline
 
-    return pipeline.build(folder, options.output, tuple(options.edition or pipeline.EDITIONS),
-                          strict=options.strict, force=force or getattr(options, "force", False),
-                          keep_html=getattr(options, "keep_html", False), pdf_first=options.command == "watch")
+    chosen = pipeline.Options(tuple(options.edition or pipeline.EDITIONS), options.strict,
+                              getattr(options, "force", False), getattr(options, "keep_html", False))
+    if options.command == "watch" and "pdf" in chosen.editions:
+        # The PDF first, to look at; then the other editions, from its pages.
+        pipeline.build(folder, options.output, dataclasses.replace(chosen, editions=("pdf",)))
+    return pipeline.build(folder, options.output, chosen)
 
 
-def _results(options: argparse.Namespace, force: bool) -> Iterator[tuple[Path, pipeline.Result | SatsError]]:
+def _results(options: argparse.Namespace) -> Iterator[tuple[Path, pipeline.Result | SatsError]]:
     """Build each manuscript, several at once with --jobs, in their order; a failed one is
     reported and the others still built."""
     folders = _manuscripts(options)
@@ -126,14 +130,14 @@ def _results(options: argparse.Namespace, force: bool) -> Iterator[tuple[Path, p
     if jobs == 1 or len(folders) == 1:
         for folder in folders:
             try:
-                yield folder, _build_one(folder, options, force)
+                yield folder, _build_one(folder, options)
             except SatsError as error:
                 yield folder, error
         return
     # Each title in its own process: layout is single-threaded, and titles share nothing.
     with ProcessPoolExecutor(min(jobs, len(folders)), mp_context=multiprocessing.get_context("forkserver"),
                              initializer=_configure_logging, initargs=(options,)) as pool:
-        futures = [pool.submit(_build_one, folder, options, force) for folder in folders]
+        futures = [pool.submit(_build_one, folder, options) for folder in folders]
         for folder, future in zip(folders, futures, strict=True):
             try:
                 yield folder, future.result()
@@ -141,12 +145,12 @@ def _results(options: argparse.Namespace, force: bool) -> Iterator[tuple[Path, p
                 yield folder, error
 
 
-def _build(options: argparse.Namespace, force: bool = False) -> int:
+def _build(options: argparse.Namespace) -> int:
     from . import pipeline
 
     editions = tuple(options.edition or pipeline.EDITIONS)
     failed = False
-    for folder, result in _results(options, force):
+    for folder, result in _results(options):
         if isinstance(result, SatsError):
             print(result, file=sys.stderr)
             failed = True

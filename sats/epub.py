@@ -44,9 +44,9 @@ def _raw(html: str) -> Block:
     return {"t": "RawBlock", "c": ["html", html]}
 
 
-def cover_html(context: dict[str, Any]) -> str:
+def cover_html(context: templates.Context) -> str:
     """The cover, as HTML from its template."""
-    return templates.render("epub/cover.html.j2", **context)
+    return templates.render("epub/cover.html.j2", context)
 
 
 def cover(html: str, project: Project) -> bytes:
@@ -56,12 +56,12 @@ def cover(html: str, project: Project) -> bytes:
     return images.png(images.pages(rendered.data, COVER_WIDTH)[0])
 
 
-def document(project: Project, article: Content, context: dict[str, Any]) -> str:
+def document(project: Project, article: Content, context: templates.Context) -> str:
     """The EPUB's pandoc document: title page, body, references, the translated abstract."""
-    labels = context["labels"]
+    labels = context.labels
     # The heading starts the title page's document; finishing gives way to the page's own title.
     blocks = [_header("title-page", project.title, ["title-page"]),
-              _raw(templates.render("partials/front.html.j2", **context))]
+              _raw(templates.render("partials/front.html.j2", context))]
     blocks += article.parts["body"]
     blocks += [_header("references", labels["references"], ["references"]),
                {"t": "Div", "c": [["refs", ["references", "csl-bib-body"], []],
@@ -69,7 +69,7 @@ def document(project: Project, article: Content, context: dict[str, Any]) -> str
     if project.translation:
         lang = project.translation.lang
         blocks += [_header("translation", labels["translation"], ["translation-label"], lang=lang),
-                   _raw(templates.render("partials/translation.html.j2", **context, show_label=False))]
+                   _raw(templates.render("partials/translation.html.j2", context, show_label=False))]
     return article.document(blocks, title=project.title)
 
 
@@ -79,7 +79,7 @@ class Writing:
     def __init__(self, job: pandoc.Job, folder: tempfile.TemporaryDirectory[str]) -> None:
         self._job, self._folder = job, folder
 
-    def finish(self, starts: tuple[PageStart, ...], context: dict[str, Any]) -> bytes:
+    def finish(self, starts: tuple[PageStart, ...], context: templates.Context) -> bytes:
         """The finished EPUB; `starts` are where the print edition's pages begin, `context`
         knows its last page."""
         try:
@@ -94,13 +94,13 @@ class Writing:
         self._folder.cleanup()
 
 
-def start(project: Project, article: Content, context: dict[str, Any], cover_image: bytes) -> Writing:
+def start(project: Project, article: Content, context: templates.Context, cover_image: bytes) -> Writing:
     """Start pandoc writing the EPUB's package, with `cover_image` (PNG) as its cover."""
     check_resources(article, project.root)
     folder = tempfile.TemporaryDirectory(prefix="sats-epub-")
     work = Path(folder.name)
     (work / "cover.png").write_bytes(cover_image)
-    (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", **context), encoding="utf-8")
+    (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", context), encoding="utf-8")
     args = ["--from=json", "--to=epub3", "--split-level=1", "--epub-title-page=false",
             f"--css={STYLES / 'epub.css'}", f"--epub-cover-image={work / 'cover.png'}",
             f"--epub-metadata={work / 'metadata.xml'}",
@@ -214,10 +214,10 @@ def _landmarks(package: _Package, labels: dict[str, str]) -> None:
         link.text = labels[label]
 
 
-def _cover_text(package: _Package, context: dict[str, Any]) -> None:
+def _cover_text(package: _Package, context: templates.Context) -> None:
     """Give the cover image its text alternative."""
-    project, labels = context["project"], context["labels"]
-    text = f"{labels['cover']}: {project.title}. {context['authors']}. {project.journal.title}."
+    project, labels = context.project, context.labels
+    text = f"{labels['cover']}: {project.title}. {context.authors}. {project.journal.title}."
     for href in package.spine():
         tree = package.tree(href)
         for svg in tree.xpath("//svg:svg", namespaces=NS):
@@ -228,9 +228,9 @@ def _cover_text(package: _Package, context: dict[str, Any]) -> None:
             svg.insert(0, title)
 
 
-def _page_list(package: _Package, starts: tuple[PageStart, ...], context: dict[str, Any]) -> None:
+def _page_list(package: _Package, starts: tuple[PageStart, ...], context: templates.Context) -> None:
     """Mark where each printed page begins and list the pages in the navigation document."""
-    first = context["project"].journal.first_page
+    first = context.project.journal.first_page
     labels = [str(first + number) for number in range(len(starts))]
     hrefs = pagebreaks.mark({href: package.tree(href) for href in package.text()}, starts, labels)
     nav = package.nav()
@@ -238,7 +238,7 @@ def _page_list(package: _Package, starts: tuple[PageStart, ...], context: dict[s
     page_list = etree.SubElement(body, f"{{{XHTML}}}nav", {f"{{{OPS}}}type": "page-list",
                                                          "role": "doc-pagelist", "hidden": "hidden"})
     heading = etree.SubElement(page_list, f"{{{XHTML}}}h2")
-    heading.text = context["labels"]["page-list"]
+    heading.text = context.labels["page-list"]
     items = etree.SubElement(page_list, f"{{{XHTML}}}ol")
     for href, label in zip(hrefs, labels, strict=True):
         link = etree.SubElement(etree.SubElement(items, f"{{{XHTML}}}li"), f"{{{XHTML}}}a",
@@ -246,11 +246,11 @@ def _page_list(package: _Package, starts: tuple[PageStart, ...], context: dict[s
         link.text = label
 
 
-def _last_page(package: _Package, first: int, last: int) -> None:
+def _last_page(package: _Package, first: int, last: int | None) -> None:
     """Print the last page where the title page left room for it, now that the layout knows it."""
     for href in package.text():
         for span in package.tree(href).xpath('//x:span[@class="last-page"][not(node())]', namespaces=NS):
-            if last == first:
+            if last is None or last == first:
                 pagebreaks.drop(span)
             else:
                 span.text = f"–{last}"
@@ -266,15 +266,15 @@ def _metadata(package: _Package, metadata_xml: str) -> None:
     etree.indent(metadata, space="  ", level=1)
 
 
-def finish(data: bytes, context: dict[str, Any], starts: tuple[PageStart, ...]) -> bytes:
+def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...]) -> bytes:
     """Finish pandoc's EPUB: notes, print pages, landmarks, cover text, metadata, a reproducible ZIP."""
     package = _Package(data)
-    _finish_documents(package, context["labels"])
+    _finish_documents(package, context.labels)
     _title_page(package)
     with stage("page marks"):
         _page_list(package, starts, context)
-    _landmarks(package, context["labels"])
+    _landmarks(package, context.labels)
     _cover_text(package, context)
-    _last_page(package, context["project"].journal.first_page, context["last_page"])
-    _metadata(package, templates.render("epub/finishing.xml.j2", **context))
+    _last_page(package, context.project.journal.first_page, context.last_page)
+    _metadata(package, templates.render("epub/finishing.xml.j2", context))
     return package.zip()

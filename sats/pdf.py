@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import mimetypes
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,10 +110,10 @@ def _engine(roots: tuple[Path, ...] = ()) -> Iterator[Any]:
         raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
 
 
-def warm_up(epoch: int) -> None:
-    """Load WeasyPrint in the background, meanwhile the build does other work."""
-    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
-    threading.Thread(target=importlib.import_module, args=("weasyprint",), daemon=True).start()
+def load() -> None:
+    """Load WeasyPrint (half a second): the build calls this while pandoc parses in its own
+    process, on the main thread, so that a failed import is the build's own error."""
+    from . import weasyprint_private  # noqa: F401  (it imports WeasyPrint and checks its version)
 
 
 def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int) -> Any:
@@ -139,7 +137,9 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
         if edition is None:
             return Pdf(document.write_pdf(pdf_identifier=pdf_identifier))
         document.metadata.description = edition.printed_in
-        with _tagging_languages_and_notes(), stage("pdf writing"):
+        from . import weasyprint_private
+
+        with weasyprint_private.tagging_languages_and_notes(), stage("pdf writing"):
             data = document.write_pdf(pdf_identifier=pdf_identifier, pdf_variant="pdf/a-2a",
                                       uncompressed_pdf=True)  # finishing compresses, faster
     from . import finishing
@@ -160,39 +160,6 @@ class Edition:
     printed_in: str
 
 
-@contextmanager
-def _tagging_languages_and_notes() -> Iterator[None]:
-    """While WeasyPrint tags the PDF: give each structure element of an element in another
-    language its `/Lang` (WeasyPrint writes only the document's), and tag notes as `/Note`
-    with an `/ID`, as PDF/UA asks."""
-    import pydyf
-    from weasyprint.pdf import tags
-
-    build = tags._build_box_tree
-    identifiers: set[str] = set()
-
-    def tagged(box: Any, *args: Any) -> Iterator[Any]:
-        source = box.element
-        own = source is not None and box.element_tag not in ("html", "body") and "::" not in box.element_tag
-        for element in build(box, *args):
-            if own and source.get("lang"):
-                element["Lang"] = pydyf.String(source.get("lang"))
-            if own and source.get("role") == "doc-footnote":
-                element["S"] = "/Note"
-                identifier = source.get("id") or "note"
-                while identifier in identifiers:
-                    identifier += "+"
-                identifiers.add(identifier)
-                element["ID"] = pydyf.String(identifier)
-            yield element
-
-    tags._build_box_tree = tagged
-    try:
-        yield
-    finally:
-        tags._build_box_tree = build
-
-
 class _Flow:
     """The text of one flow (the main text, or the notes) read through the laid-out pages:
     non-blank characters counted, and where each anchor began."""
@@ -204,6 +171,8 @@ class _Flow:
 
     def read(self, box: Any) -> int | None:
         """Read `box` and what it holds; return the count at its first non-blank character."""
+        from . import weasyprint_private
+
         element = box.element
         if element is None or "::" in (box.element_tag or ""):
             return None  # generated text: markers, counters
@@ -222,7 +191,7 @@ class _Flow:
         for child in box.children:
             position = self.read(child)
             first = position if first is None else first
-        if type(box).__name__ == "LineBox":
+        if weasyprint_private.is_line(box):
             self._unhyphenate(box)
         return first
 
@@ -248,16 +217,13 @@ def _non_blank(text: str) -> int:
 def _page_starts(document: Any) -> tuple[PageStart, ...]:
     """Where each page begins: at its first character of the main text, or, on a page of
     notes alone, of the notes."""
-    from weasyprint.formatting_structure import boxes
+    from . import weasyprint_private
 
     text, notes = _Flow(), _Flow()
     starts = []
     for page in document.pages:
         first: dict[bool, int | None] = {False: None, True: None}
-        for child in page._page_box.children:
-            if isinstance(child, boxes.MarginBox):
-                continue
-            in_note = isinstance(child, boxes.FootnoteAreaBox)
+        for in_note, child in weasyprint_private.page_areas(page):
             flow = notes if in_note else text
             position = flow.read(child)
             first[in_note] = position if first[in_note] is None else first[in_note]

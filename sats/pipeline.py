@@ -6,7 +6,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lxml import html as lxml_html
 from markupsafe import Markup
@@ -46,27 +45,27 @@ def printed_in(project: Project, last_page: int | None) -> str:
            f"{page_range(journal.first_page, last_page)}"
 
 
-def template_context(project: Project, parts: dict[str, str], last_page: int | None) -> dict[str, Any]:
+def template_context(project: Project, parts: dict[str, str], last_page: int | None) -> templates.Context:
     """What every template sees: the project, its labels and the article's HTML parts; the last
     page, if it is known."""
     labels = templates.labels(project.lang)
     abstract = parts.get("abstract") or ""
     description = lxml_html.fromstring(f"<div>{abstract}</div>").text_content().strip() if abstract else ""
-    return {
-        "project": project,
-        "labels": labels,
-        "authors": templates.author_names(project),
-        "translation_labels": templates.labels(project.translation.lang) if project.translation else labels,
-        "parts": {name: Markup(html) for name, html in parts.items()},
-        "last_page": last_page,
-        "source": printed_in(project, last_page),
+    return templates.Context(
+        project=project,
+        labels=labels,
+        translation_labels=templates.labels(project.translation.lang) if project.translation else labels,
+        authors=templates.author_names(project),
+        parts={name: Markup(html) for name, html in parts.items()},
+        last_page=last_page,
+        source=printed_in(project, last_page),
         # A stable identifier: the DOI, or a name-based UUID, never a random one.
-        "identifier": f"doi:{project.doi}" if project.doi else
+        identifier=f"doi:{project.doi}" if project.doi else
         f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'sats:{project.slug}:{project.title}')}",
-        "description": description or project.title,
-        "version": __version__,
-        "stylesheet": (STYLES / "print.css").as_uri(),
-    }
+        description=description or project.title,
+        version=__version__,
+        stylesheet=(STYLES / "print.css").as_uri(),
+    )
 
 
 def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]:
@@ -77,12 +76,12 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
     print its page alone rather than a range.
     """
     first, last = project.journal.first_page, project.journal.last_page
-    html = templates.render("print.html.j2", **template_context(project, parts, last))
+    html = templates.render("print.html.j2", template_context(project, parts, last))
     roots = (STYLES, project.root)
     document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
     produced = first + len(document.pages) - 1
     if last is None and produced == first:
-        html = templates.render("print.html.j2", **template_context(project, parts, produced))
+        html = templates.render("print.html.j2", template_context(project, parts, produced))
         document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
     elif last is not None and produced != last:
         LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
@@ -92,12 +91,12 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
 
 
 def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path,
-                force: bool) -> epub.Writing:
-    """Start writing the EPUB, its cover rendered (or unless `force`, taken from the cache); the
+                reuse: bool) -> epub.Writing:
+    """Start writing the EPUB, its cover rendered (or, if `reuse`, taken from the cache); the
     last page is the metadata's, if it names one, or else printed when the EPUB is finished."""
     context = template_context(project, parts, project.journal.last_page)
     html = epub.cover_html(context)
-    image = cache.cover(output, project, html, lambda: epub.cover(html, project), fresh=force)
+    image = cache.cover(output, project, html, lambda: epub.cover(html, project), fresh=not reuse)
     return epub.start(project, article, context, image)
 
 
@@ -108,37 +107,67 @@ def _save(output: Path, project: Project, edition: str, digest: str, data: bytes
     cache.record(output, project, edition, digest, data, *((last, starts) if edition == "pdf" else ()))
 
 
-def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, strict: bool = False,
-          force: bool = False, keep_html: bool = False, pdf_first: bool = False) -> Result:
+@dataclass(frozen=True)
+class Options:
+    """How to build: which editions, and how strictly."""
+
+    editions: tuple[str, ...] = EDITIONS
+    strict: bool = False  # warnings fail the build
+    force: bool = False  # rebuild every chosen edition, from nothing kept in the cache
+    keep_html: bool = False  # also write the HTML WeasyPrint lays out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build must make, and what it can take from the last one."""
+
+    stale: tuple[str, ...]  # the editions to make
+    lay_out: bool  # whether the print edition must be laid out
+    reuse: bool  # whether kept intermediate results (parse, cover) may be used
+    starts: tuple[pdf.PageStart, ...] | None  # the print pages' starts, kept, when not laid out
+    archival: Path | None  # the current archival PDF, when the press PDF is made from it alone
+
+
+def plan(project: Project, output: Path, digests: dict[str, str], options: Options) -> Plan:
+    """Decide what to make: the editions whose inputs changed (every one chosen, with `force`)."""
+    stale = tuple(e for e in options.editions
+                  if options.force or not cache.up_to_date(output, project, e, digests[e]))
+    reuse = not options.force
+    # The EPUB marks the print pages and the press PDF is made from the archival one: both take
+    # them from the archival PDF as built, while it is current.
+    current = reuse and "pdf" not in stale and cache.up_to_date(output, project, "pdf", digests["pdf"])
+    starts = cache.page_starts(output, project, digests["pdf"]) if current else None
+    lay_out = "pdf" in stale or (starts is None and any(e in stale for e in ("print", "epub")))
+    archival = output / project.file("pdf") if "print" in stale and not lay_out else None
+    return Plan(stale, lay_out, reuse, None if lay_out else starts, archival)
+
+
+def build(folder: Path, output: Path, options: Options = Options()) -> Result:
     """Build the chosen editions of the manuscript in `folder` into `output`.
 
     An edition whose inputs have not changed since it was built is left as it is. Nothing
-    is written until every chosen edition has been made; but with `pdf_first` (for previews),
-    the PDF is written as soon as it is, and the other files follow.
+    is written until every chosen edition has been made.
     """
     with stage("load"):
         project = config.load(folder)
         digests = cache.inputs_digests(project)
-    stale = tuple(e for e in editions if force or not cache.up_to_date(output, project, e, digests[e]))
-    outputs = {e: output / project.file(e) for e in editions}
-    if not stale:
+        todo = plan(project, output, digests, options)
+    outputs = {e: output / project.file(e) for e in options.editions}
+    if not todo.stale:
         last = cache.last_page(output, project)
-        return Result(project, outputs, (project.journal.first_page, last) if last else None, (), stale)
-    # The EPUB marks the print pages: it takes them from the print edition as built, if current.
-    laid_out = any(e in stale for e in LAID_OUT)
-    starts = None if laid_out or force else cache.page_starts(output, project, digests["pdf"])
-    if starts is None:
-        pdf.warm_up(project.epoch)  # WeasyPrint loads while pandoc parses
+        return Result(project, outputs, (project.journal.first_page, last) if last else None, (), ())
     with stage("read"):
         source = manuscript.read(project)
     for warning in source.warnings:
         LOGGER.warning("%s", warning)
-    if strict and source.warnings:
+    if options.strict and source.warnings:
         raise SatsError(*source.warnings)
     with stage("parse"):  # or not: the parse of the same inputs is kept
         digest = content.parse_digest(source)
-        kept = None if force else cache.recall(output, project, cache.PARSED, digest)
+        kept = cache.recall(output, project, cache.PARSED, digest) if todo.reuse else None
         parsing = content.Parsing(source, kept)
+        if todo.lay_out:
+            pdf.load()  # while pandoc parses
         article = parsing.result()
         if kept is None and parsing.parsed is not None:
             cache.keep(output, project, cache.PARSED, digest, parsing.parsed)
@@ -146,28 +175,24 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
     made: dict[str, bytes] = {}
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
-    # Pandoc writes the EPUB while WeasyPrint lays out the print edition; for a preview, after.
-    writing, later = None, None
-    if "epub" in stale and pdf_first:
-        later = article
-    elif "epub" in stale:
-        writing = _start_epub(project, article, parts, output, force)
+    starts = todo.starts
+    # Pandoc writes the EPUB while WeasyPrint lays out the print edition.
+    writing = _start_epub(project, article, parts, output, todo.reuse) if "epub" in todo.stale else None
     del article, parsing  # the AST's memory (a hundred MB at 350 pages) is now the layout's
     try:
-        if starts is None:
+        archival = todo.archival.read_bytes() if todo.archival else None
+        if todo.lay_out:
             with stage("pdf"):
                 rendered, last, html = typeset(project, parts)
-            starts = rendered.starts
-            if "pdf" in stale and pdf_first:
-                _save(output, project, "pdf", digests["pdf"], rendered.data, last, starts)
-            elif "pdf" in stale:
+            starts, archival = rendered.starts, rendered.data
+            if "pdf" in todo.stale:
                 made["pdf"] = rendered.data
-            if "print" in stale:
-                with stage("press pdf"):
-                    made["print"] = finishing.for_press(rendered.data, project.press, project.doi or project.slug)
-        if later is not None:
-            writing = _start_epub(project, later, parts, output, force)
+        if "print" in todo.stale:
+            assert archival is not None
+            with stage("press pdf"):
+                made["print"] = finishing.for_press(archival, project.press, project.doi or project.slug)
         if writing is not None:
+            assert starts is not None
             with stage("epub"):
                 made["epub"] = writing.finish(starts, template_context(project, parts, last))
     except BaseException:
@@ -179,12 +204,12 @@ def build(folder: Path, output: Path, editions: tuple[str, ...] = EDITIONS, *, s
         report = templates.render("reports/preflight.txt.j2", report=preflight.inspect(made["print"]),
                                   file=outputs["print"].name, page_range=page_range(project.journal.first_page, last))
     for edition, data in made.items():
-        _save(output, project, edition, digests[edition], data, last, starts)
+        _save(output, project, edition, digests[edition], data, last, starts or ())
     if report is not None:
         write_atomically(output / project.preflight_file, (report + "\n").encode())
-    if keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
+    if options.keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
         write_atomically(output / f"{project.slug}.print.html", html.encode())
     pages = (project.journal.first_page, last) if last else None
     if pages:
         LOGGER.info("%s: printed pages %s", outputs.get("pdf", project.slug), page_range(*pages))
-    return Result(project, outputs, pages, source.warnings, stale)
+    return Result(project, outputs, pages, source.warnings, todo.stale)

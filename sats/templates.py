@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
+from markupsafe import Markup
 
 from .config import TOOL_ROOT, Project
 from .errors import SatsError
@@ -50,10 +52,31 @@ def author_names(project: Project) -> str:
     return f" {labels(project.lang)['and']} ".join(author.name for author in project.authors)
 
 
-def render(name: str, **context: Any) -> str:
-    """Render the template `name` with `context`."""
+@dataclass(frozen=True)
+class Context:
+    """What the article's templates see, each field a variable of the same name."""
+
+    project: Project
+    labels: dict[str, str]
+    translation_labels: dict[str, str]  # the second language's, for its abstract
+    authors: str  # the names as the cover and the running heads print them
+    parts: dict[str, Markup]  # the article's HTML parts: abstract, body, translation, refs
+    last_page: int | None  # None until the layout knows it
+    source: str  # where the article is printed: journal, volume, issue, year, pages
+    identifier: str  # the editions' stable identifier: doi:… or urn:uuid:…
+    description: str  # the abstract as plain text
+    version: str  # Sats's
+    stylesheet: str  # the print edition's CSS, as a URL
+
+    def variables(self) -> dict[str, Any]:
+        """The fields by name, for a template."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def render(name: str, context: Context | None = None, **variables: Any) -> str:
+    """Render the template `name` with the article's `context` and further `variables`."""
     try:
-        return environment().get_template(name).render(**context)
+        return environment().get_template(name).render(**(context.variables() if context else {}), **variables)
     except jinja2.TemplateSyntaxError as error:
         path = Path(error.filename) if error.filename else TEMPLATES / name
         raise SatsError.at(f"template error: {error.message}", path, error.lineno) from None

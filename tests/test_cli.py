@@ -218,10 +218,13 @@ def test_two_titles_with_one_slug_are_refused(tmp_path: Path, capsys: pytest.Cap
     assert not (tmp_path / "dist").exists()
 
 
-def test_a_preview_build_writes_the_pdf_first_and_the_same_files(mini: Built, tmp_path: Path) -> None:
-    """watch writes the PDF before it starts the EPUB; the files are those of a build."""
-    result = pipeline.build(mini.project.root, tmp_path, pdf_first=True)
-    assert result.rebuilt == pipeline.EDITIONS
+def test_the_pdf_first_then_the_rest_makes_the_same_files(mini: Built, tmp_path: Path) -> None:
+    """watch builds the PDF, then the press PDF and the EPUB from its pages without laying them
+    out again; the files are those of one build."""
+    first = pipeline.build(mini.project.root, tmp_path, pipeline.Options(editions=("pdf",)))
+    assert first.rebuilt == ("pdf",)
+    result = pipeline.build(mini.project.root, tmp_path)
+    assert result.rebuilt == ("print", "epub")
     built = {name: d for name, (d, _) in digests(tmp_path).items()}
     assert built == {name: d for name, (d, _) in digests(mini.output).items() if not name.endswith(".html")}
     assert digests(tmp_path)[mini.pdf.name][1] < digests(tmp_path)[mini.epub.name][1]
