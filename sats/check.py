@@ -1,4 +1,5 @@
-"""Validate built editions: EPUBCheck, the PDF's structure, and the word check of both."""
+"""Validate built editions: EPUBCheck, the PDF's structure, the word check of both, and the JATS and
+Crossref files."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pikepdf
 
-from . import cache, content, manuscript, templates, validator, wordcheck
+from . import cache, content, crossref, jats, manuscript, templates, validator, wordcheck
 from .config import Project
 from .errors import Problem
 
@@ -51,6 +52,22 @@ def pdf_problems(path: Path, project: Project) -> list[str]:
     return sorted(set(problems))
 
 
+def _metadata_files(project: Project, output: Path, notes: list[str]) -> list[Problem]:
+    """Validate the JATS file against its DTD and the Crossref deposit for what Crossref requires,
+    where they were built."""
+    problems = []
+    checks = {"jats": ("JATS", jats.validate, "valid against the JATS Journal Publishing 1.1 DTD"),
+              "crossref": ("Crossref", crossref.problems, "has every element Crossref requires")}
+    for edition, (name, validate, verdict) in checks.items():
+        path = output / project.file(edition)
+        if path.is_file():
+            found = validate(path.read_bytes())
+            problems += [Problem(f"{name}: {message}", path) for message in found]
+            if not found:
+                notes.append(f"{path}: {verdict}")
+    return problems
+
+
 def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Report:
     """Check the manuscript of `project` and its editions in `output`, `epubcheck` (started on
     the EPUB first, as it takes longest) meanwhile."""
@@ -74,6 +91,7 @@ def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Repo
     expected = wordcheck.expected(parsing.result())
     for path, words in found.items():
         problems += [Problem(f"word check: {miss}", path) for miss in wordcheck.compare(expected, words)]
+    problems += _metadata_files(project, output, notes)
     if epubcheck is not None:
         messages = epubcheck.messages()
         problems += [Problem(f"EPUBCheck: {message}", epubcheck.path) for message in messages]

@@ -110,9 +110,9 @@ def _cores() -> int:
 def _build_one(folder: Path, options: argparse.Namespace) -> pipeline.Result:
     from . import pipeline
 
-    chosen = pipeline.Options(tuple(options.edition or pipeline.EDITIONS), options.strict,
+    chosen = pipeline.Options(tuple(options.edition) if options.edition else None, options.strict,
                               getattr(options, "force", False), getattr(options, "keep_html", False))
-    if options.command == "watch" and "pdf" in chosen.editions:
+    if options.command == "watch" and "pdf" in (chosen.editions or pipeline.EDITIONS):
         # The PDF first, to look at; then the other editions, from its pages.
         pipeline.build(folder, options.output, dataclasses.replace(chosen, editions=("pdf",)))
     return pipeline.build(folder, options.output, chosen)
@@ -148,7 +148,6 @@ def _results(options: argparse.Namespace) -> Iterator[tuple[Path, pipeline.Resul
 def _build(options: argparse.Namespace) -> int:
     from . import pipeline
 
-    editions = tuple(options.edition or pipeline.EDITIONS)
     failed = False
     for folder, result in _results(options):
         if isinstance(result, SatsError):
@@ -159,8 +158,12 @@ def _build(options: argparse.Namespace) -> int:
         if result.rebuilt:
             _say(options, f"built {', '.join(str(result.outputs[e]) for e in result.rebuilt)}{pages}")
         else:
+            editions = tuple(result.outputs)
             what = "the editions are" if len(editions) > 1 else f"the {editions[0]} edition is"
             _say(options, f"{folder}: {what} up to date{pages}")
+        if not options.edition:
+            for edition, lacking in pipeline.unavailable(result.project).items():
+                _say(options, f"{folder}: no {edition} file: the metadata has no {lacking}")
     return EXIT_FAILED if failed else EXIT_OK
 
 

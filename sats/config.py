@@ -73,8 +73,20 @@ class Press:
     condition: str | None = None  # the output condition the profile characterizes, e.g. FOGRA39
 
 
+@dataclass(frozen=True)
+class Crossref:
+    """Who deposits the article's metadata with Crossref, and the batch's name and time."""
+
+    depositor: str | None = None
+    email: str | None = None
+    registrant: str | None = None  # default: the depositor
+    batch_id: str | None = None  # default: the slug and the date
+    timestamp: int | None = None  # default: the publication date; raise it to deposit again
+
+
 # The file each edition is written to, by the manuscript's slug.
-EDITION_FILES = {"pdf": "{slug}.pdf", "print": "{slug}.print.pdf", "epub": "{slug}.epub"}
+EDITION_FILES = {"pdf": "{slug}.pdf", "print": "{slug}.print.pdf", "epub": "{slug}.epub",
+                 "jats": "{slug}.jats.xml", "crossref": "{slug}.crossref.xml"}
 PREFLIGHT_FILE = "{slug}.print.preflight.txt"  # the preflight report of the PDF for the press
 
 
@@ -105,6 +117,7 @@ class Project:
     section: str | None = None
     translation: Translation | None = None
     press: Press = field(default_factory=Press)
+    crossref: Crossref = field(default_factory=Crossref)
     source_files: tuple[Path, ...] = field(default=())
 
     def file(self, edition: str) -> str:
@@ -289,7 +302,7 @@ def _node_lines(node: yaml.Node, keys: tuple[Any, ...] = ()) -> dict[tuple[Any, 
 TOP_KEYS = {
     "title", "short-title", "lang", "author", "contact", "date", "doi", "license", "journal",
     "article-type", "section", "keywords", "abstract", "translation", "body", "notes",
-    "bibliography", "csl", "page-size", "slug", "print",
+    "bibliography", "csl", "page-size", "slug", "print", "crossref",
 }
 
 
@@ -359,6 +372,15 @@ def load(folder: Path) -> Project:
         press = Press(bleed_mm=3.0 if bleed is None else bleed, profile=profile,
                       condition=read.get(("print", "output-condition"), _text, required=profile is not None))
 
+    crossref = Crossref()
+    if read.get(("crossref",), dict) is not None:
+        read.mapping(("crossref",), {"depositor", "email", "registrant", "batch-id", "timestamp"})
+        crossref = Crossref(depositor=read.get(("crossref", "depositor"), _text),
+                            email=read.get(("crossref", "email"), _text),
+                            registrant=read.get(("crossref", "registrant"), _text),
+                            batch_id=read.get(("crossref", "batch-id"), _text),
+                            timestamp=read.get(("crossref", "timestamp"), _integer))
+
     title = read.get(("title",), _text, required=True)
     short_title = read.get(("short-title",), _text) or title
     lang = read.get(("lang",), _lang, required=True)
@@ -403,5 +425,6 @@ def load(folder: Path) -> Project:
         section=scalars["section"],
         translation=translation,
         press=press,
+        crossref=crossref,
         source_files=sources,
     )

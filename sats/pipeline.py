@@ -10,15 +10,30 @@ from pathlib import Path
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from . import __version__, cache, config, content, epub, finishing, manuscript, pdf, preflight, templates
+from . import (
+    __version__,
+    cache,
+    config,
+    content,
+    crossref,
+    epub,
+    finishing,
+    jats,
+    manuscript,
+    pdf,
+    preflight,
+    templates,
+)
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
 from .timing import stage
 
 LOGGER = logging.getLogger("sats")
-EDITIONS = ("pdf", "print", "epub")
-LAID_OUT = ("pdf", "print")  # the editions WeasyPrint lays out, in one layout
+EDITIONS = ("pdf", "print", "epub", "jats", "crossref")
+# The editions that need the print edition's pages: where each begins (the EPUB's page list),
+# or where the article ends (the JATS file and the Crossref deposit).
+PAGED = ("print", "epub", "jats", "crossref")
 STYLES = TOOL_ROOT / "styles"
 
 
@@ -111,7 +126,7 @@ def _save(output: Path, project: Project, edition: str, digest: str, data: bytes
 class Options:
     """How to build: which editions, and how strictly."""
 
-    editions: tuple[str, ...] = EDITIONS
+    editions: tuple[str, ...] | None = None  # None: every edition the metadata has what it needs for
     strict: bool = False  # warnings fail the build
     force: bool = False  # rebuild every chosen edition, from nothing kept in the cache
     keep_html: bool = False  # also write the HTML WeasyPrint lays out
@@ -121,6 +136,7 @@ class Options:
 class Plan:
     """What a build must make, and what it can take from the last one."""
 
+    editions: tuple[str, ...]  # the editions chosen
     stale: tuple[str, ...]  # the editions to make
     lay_out: bool  # whether the print edition must be laid out
     reuse: bool  # whether kept intermediate results (parse, cover) may be used
@@ -130,16 +146,39 @@ class Plan:
 
 def plan(project: Project, output: Path, digests: dict[str, str], options: Options) -> Plan:
     """Decide what to make: the editions whose inputs changed (every one chosen, with `force`)."""
-    stale = tuple(e for e in options.editions
+    editions = options.editions or available(project)
+    lacking = unavailable(project)
+    for edition in editions:
+        if edition in lacking:
+            raise SatsError.at(f"the {edition} edition needs {lacking[edition]} in the metadata", project.metadata_file)
+    stale = tuple(e for e in editions
                   if options.force or not cache.up_to_date(output, project, e, digests[e]))
     reuse = not options.force
     # The EPUB marks the print pages and the press PDF is made from the archival one: both take
     # them from the archival PDF as built, while it is current.
     current = reuse and "pdf" not in stale and cache.up_to_date(output, project, "pdf", digests["pdf"])
     starts = cache.page_starts(output, project, digests["pdf"]) if current else None
-    lay_out = "pdf" in stale or (starts is None and any(e in stale for e in ("print", "epub")))
+    lay_out = "pdf" in stale or (starts is None and any(e in stale for e in PAGED))
     archival = output / project.file("pdf") if "print" in stale and not lay_out else None
-    return Plan(stale, lay_out, reuse, None if lay_out else starts, archival)
+    return Plan(editions, stale, lay_out, reuse, None if lay_out else starts, archival)
+
+
+def unavailable(project: Project) -> dict[str, str]:
+    """The editions the metadata lacks something for, with the keys it lacks: a build makes them
+    only when asked to, and then fails naming the keys."""
+    reasons = {}
+    issn = [] if project.journal.issn else ["journal.issn"]
+    if issn:
+        reasons["jats"] = "journal.issn"
+    lacking = crossref.missing(project) + issn  # the deposit is made from the JATS file
+    if lacking:
+        reasons["crossref"] = ", ".join(lacking)
+    return reasons
+
+
+def available(project: Project) -> tuple[str, ...]:
+    """The editions a build makes when none are chosen."""
+    return tuple(e for e in EDITIONS if e not in unavailable(project))
 
 
 def build(folder: Path, output: Path, options: Options = Options()) -> Result:
@@ -152,7 +191,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         project = config.load(folder)
         digests = cache.inputs_digests(project)
         todo = plan(project, output, digests, options)
-    outputs = {e: output / project.file(e) for e in options.editions}
+    outputs = {e: output / project.file(e) for e in todo.editions}
     if not todo.stale:
         last = cache.last_page(output, project)
         return Result(project, outputs, (project.journal.first_page, last) if last else None, (), ())
@@ -176,8 +215,11 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
     html = None
     last = project.journal.last_page or cache.last_page(output, project)
     starts = todo.starts
-    # Pandoc writes the EPUB while WeasyPrint lays out the print edition.
+    # Pandoc writes the EPUB and the JATS file while WeasyPrint lays out the print edition.
     writing = _start_epub(project, article, parts, output, todo.reuse) if "epub" in todo.stale else None
+    files = {"pdf": project.file("pdf"), "epub": project.file("epub")}
+    in_jats = jats.start(project, article, source.bibliography, files) \
+        if any(e in todo.stale for e in ("jats", "crossref")) else None
     del article, parsing  # the AST's memory (a hundred MB at 350 pages) is now the layout's
     try:
         archival = todo.archival.read_bytes() if todo.archival else None
@@ -195,9 +237,17 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
             assert starts is not None
             with stage("epub"):
                 made["epub"] = writing.finish(starts, template_context(project, parts, last))
+        if in_jats is not None:
+            with stage("jats"):
+                article_xml = in_jats.finish(last)
+            if "jats" in todo.stale:
+                made["jats"] = article_xml
+            if "crossref" in todo.stale:
+                made["crossref"] = crossref.deposit(project, article_xml)
     except BaseException:
-        if writing is not None:
-            writing.cancel()
+        for job in (writing, in_jats):
+            if job is not None:
+                job.cancel()
         raise
     report = None
     if "print" in made:  # the printer reads the preflight report beside the file

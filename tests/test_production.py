@@ -148,8 +148,10 @@ def test_epub_claims_conformance_it_meets(first_title: Built) -> None:
     assert colours <= {"inherit"}, "text keeps the reading system's own contrast"
 
 
-def test_a_build_writes_the_three_files_and_the_report(first_title: Built) -> None:
+def test_a_build_writes_the_editions_and_the_report(first_title: Built) -> None:
+    """The three editions, the preflight report and the JATS file (the first title names no
+    Crossref depositor: no deposit)."""
     written = sorted(p.name for p in first_title.output.iterdir() if p.is_file())
     slug = first_title.project.slug
     assert written == sorted([f"{slug}.pdf", f"{slug}.print.pdf", f"{slug}.epub", f"{slug}.print.preflight.txt",
-                              f"{slug}.print.html"])
+                              f"{slug}.print.html", f"{slug}.jats.xml"])
