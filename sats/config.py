@@ -64,13 +64,25 @@ class Translation:
     keywords: tuple[str, ...] = ()
 
 
+DEFAULT_PROFILE = TOOL_ROOT / "styles" / "icc" / "FOGRA39L.icc"  # free, shipped: styles/icc/README.md
+
+
 @dataclass(frozen=True)
 class Press:
-    """What the printer asks of the print-ready PDF."""
+    """What the printer asks of the print-ready PDF: its bleed, and the CMYK output profile
+    (the printer's, or the one Sats ships) its colours are converted to and that its PDF/X-4
+    output intent names, with the output condition it characterizes and its ink limit."""
 
     bleed_mm: float = 3.0
-    profile: Path | None = None  # the printer's CMYK output profile: with it, the PDF is PDF/X-4
-    condition: str | None = None  # the output condition the profile characterizes, e.g. FOGRA39
+    profile: Path = DEFAULT_PROFILE
+    condition: str = "FOGRA39"
+    condition_name: str = "Coated FOGRA39 (ISO 12647-2:2004)"
+    max_ink: int = 300  # total area coverage, in per cent: FOGRA39's limit
+
+    @property
+    def shipped(self) -> bool:
+        """Whether the profile is the one Sats ships rather than the printer's."""
+        return self.profile == DEFAULT_PROFILE
 
 
 @dataclass(frozen=True)
@@ -262,6 +274,19 @@ def _page_size(value: Any) -> str:
     return size
 
 
+def _ink_limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 400:
+        raise TypeError("must be a whole number of per cent from 100 to 400")
+    return value
+
+
+def _is_cmyk_profile(path: Path) -> bool:
+    """Whether `path` is an ICC profile of a CMYK output device (its header says so)."""
+    with path.open("rb") as file:
+        header = file.read(40)
+    return header[12:20] == b"prtrCMYK" and header[36:40] == b"acsp"
+
+
 def slugify(text: str) -> str:
     """Make an ASCII file name stem out of a title."""
     text = text.replace("ø", "o").replace("Ø", "O").replace("æ", "ae").replace("Æ", "Ae")
@@ -366,11 +391,18 @@ def load(folder: Path) -> Project:
 
     press = Press()
     if read.get(("print",), dict) is not None:
-        read.mapping(("print",), {"bleed", "icc-profile", "output-condition"})
+        read.mapping(("print",), {"bleed", "icc-profile", "output-condition", "max-ink"})
         profile = read.file(("print", "icc-profile"))
+        if profile is not None and not _is_cmyk_profile(profile):
+            read.problem(("print", "icc-profile"), f"'print.icc-profile' must be a CMYK output (printer) "
+                                                   f"ICC profile, got {profile.name!r}")
+        condition = read.get(("print", "output-condition"), _text, required=profile is not None)
         bleed = read.get(("print", "bleed"), _millimetres)
-        press = Press(bleed_mm=3.0 if bleed is None else bleed, profile=profile,
-                      condition=read.get(("print", "output-condition"), _text, required=profile is not None))
+        max_ink = read.get(("print", "max-ink"), _ink_limit)
+        press = Press(bleed_mm=press.bleed_mm if bleed is None else bleed,
+                      max_ink=press.max_ink if max_ink is None else max_ink,
+                      **({"profile": profile, "condition": condition, "condition_name": condition}
+                         if profile is not None and condition else {}))
 
     crossref = Crossref()
     if read.get(("crossref",), dict) is not None:

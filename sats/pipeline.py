@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from . import (
     __version__,
+    artwork,
     cache,
     config,
     content,
@@ -212,7 +213,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
             cache.keep(output, project, cache.PARSED, digest, parsing.parsed)
         parts = content.html_parts(article)
     made: dict[str, bytes] = {}
-    html = None
+    html, press = None, None
     last = project.journal.last_page or cache.last_page(output, project)
     starts = todo.starts
     # Pandoc writes the EPUB and the JATS file while WeasyPrint lays out the print edition.
@@ -232,7 +233,9 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         if "print" in todo.stale:
             assert archival is not None
             with stage("press pdf"):
-                made["print"] = finishing.for_press(archival, project.press, project.doi or project.slug)
+                press = finishing.for_press(archival, project.press, project.doi or project.slug,
+                                            artwork.placed(source))
+            made["print"] = press.data
         if writing is not None:
             assert starts is not None
             with stage("epub"):
@@ -249,10 +252,18 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
             if job is not None:
                 job.cancel()
         raise
-    report = None
-    if "print" in made:  # the printer reads the preflight report beside the file
-        report = templates.render("reports/preflight.txt.j2", report=preflight.inspect(made["print"]),
-                                  file=outputs["print"].name, page_range=page_range(project.journal.first_page, last))
+    report, warnings = None, source.warnings
+    if press is not None:  # the printer reads the preflight report beside the file
+        with stage("preflight"):
+            inspected = preflight.inspect(press.data, project.press, press.images, project.root)
+        report = templates.render("reports/preflight.txt.j2", report=inspected,
+                                  file=preflight.one_line(outputs["print"].name),
+                                  page_range=page_range(project.journal.first_page, last))
+        for warning in inspected.findings:
+            LOGGER.warning("%s", warning)
+        warnings += inspected.findings
+        if options.strict and inspected.findings:
+            raise SatsError(*inspected.findings)
     for edition, data in made.items():
         _save(output, project, edition, digests[edition], data, last, starts or ())
     if report is not None:
@@ -262,4 +273,4 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
     pages = (project.journal.first_page, last) if last else None
     if pages:
         LOGGER.info("%s: printed pages %s", outputs.get("pdf", project.slug), page_range(*pages))
-    return Result(project, outputs, pages, source.warnings, todo.stale)
+    return Result(project, outputs, pages, warnings, todo.stale)
