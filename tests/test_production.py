@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pikepdf
 import pytest
-from conftest import Built
+from conftest import ROOT, Built
 from lxml import etree
 
 MM = Decimal(72) / Decimal("25.4")
@@ -70,12 +70,16 @@ def test_press_pdf_with_the_printers_profile_is_pdf_x4(mini: Built) -> None:
         assert document.trailer.Info.Trapped == "/False"
 
 
-def test_press_pdf_without_a_profile_claims_no_standard(first_title: Built) -> None:
-    """Made from the archival PDF, the press PDF drops its claims: its colour is no longer sRGB."""
+def test_press_pdf_without_a_printers_profile_is_pdf_x4_with_the_shipped_one(first_title: Built) -> None:
+    """Made from the archival PDF, the press PDF drops its claims (its colour is no longer sRGB)
+    and claims PDF/X-4 with the profile Sats ships, which its colour was converted to."""
     with _press(first_title) as document:
-        assert "/OutputIntents" not in document.Root
+        (intent,) = document.Root.OutputIntents
+        assert intent.S == "/GTS_PDFX" and str(intent.OutputConditionIdentifier) == "FOGRA39"
+        assert intent.DestOutputProfile.read_bytes() == (ROOT / "styles" / "icc" / "FOGRA39L.icc").read_bytes()
         metadata = document.open_metadata()
-        assert [metadata.get(key) for key in ("pdfxid:GTS_PDFXVersion", "pdfaid:part", "pdfuaid:part")] == [None] * 3
+        assert [metadata.get(key) for key in ("pdfxid:GTS_PDFXVersion", "pdfaid:part", "pdfuaid:part")] == [
+            "PDF/X-4", None, None]
         assert metadata.get("dc:title") == first_title.project.title
 
 
@@ -84,9 +88,12 @@ def test_preflight_report(first_title: Built, mini: Built) -> None:
     assert "Pages:         12 (printed pages 319–330)" in report
     assert "Trim box:      170.0 × 240.0 mm on every page" in report and "Bleed:         3.0 mm" in report
     assert "Colour spaces: DeviceCMYK\n" in report and "all embedded" in report
-    assert "Images:        none" in report and "Problems:      none" in report and "not PDF/X" in report
+    assert "Images:        none" in report and "Problems:      none" in report and "Warnings:      none" in report
+    assert "Standard:      PDF/X-4, output intent FOGRA39\nProfile:       Coated FOGRA39 (Sats, " in report
+    assert "Ink coverage:  at most 100 %, limit 300 %\n" in report
     report = (mini.output / mini.project.preflight_file).read_text()
     assert "Standard:      PDF/X-4, output intent FOGRA39" in report
+    assert "(FOGRA39L.icc, the printer’s)" in report
 
 
 def test_archival_pdf_is_identified_as_pdf_a2a_and_pdf_ua1(first_title: Built) -> None:

@@ -1,0 +1,275 @@
+"""Colour for the press: a manuscript with an RGB chart, a JPEG photograph, a colour SVG (a
+gradient, an opacity, a Lab colour), an RGBA image and a CMYK image above any ink limit. Its press
+PDF has its colour in the printer's CMYK, converted as LittleCMS converts it; its preflight
+measures each image at its placed size and the ink, and names the files."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from conftest import FIXTURES, ROOT, Built, build
+from PIL import Image, ImageChops, ImageCms
+
+from sats.cli import main
+from sats.errors import display_path
+
+FIXTURE = FIXTURES / "colour-figures"
+PROFILE = ROOT / "styles" / "icc" / "FOGRA39L.icc"
+RGB_SPACES = ("/DeviceRGB", "/CalRGB", "/Lab")
+CONTENT_OPERATORS = ("rg", "RG", "k", "K", "g", "G", "cs", "CS", "sc", "scn", "SC", "SCN")
+
+
+@pytest.fixture(scope="session")
+def colour(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The colour fixture, built once."""
+    return build(FIXTURE, tmp_path_factory.mktemp("colour"))
+
+
+def _press(built: Built) -> pikepdf.Pdf:
+    return pikepdf.open(built.output / built.project.file("print"))
+
+
+def _transform() -> ImageCms.ImageCmsTransform:
+    """What LittleCMS makes of sRGB on the shipped profile: relative colorimetric, black point compensated."""
+    return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(PROFILE)), "RGB",
+                                   "CMYK", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                                   flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+
+
+def _cmyk(red: int, green: int, blue: int, source: bytes | None = None) -> list[float]:
+    """A colour as LittleCMS converts it, from sRGB or from the profile `source`."""
+    transform = _transform() if source is None else ImageCms.buildTransform(
+        ImageCms.ImageCmsProfile(io.BytesIO(source)), ImageCms.getOpenProfile(str(PROFILE)), "RGB", "CMYK",
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+    converted = ImageCms.applyTransform(Image.new("RGB", (1, 1), (red, green, blue)), transform)
+    assert converted is not None
+    return [round(value / 255, 4) for value in converted.getpixel((0, 0))]  # type: ignore[union-attr]
+
+
+def _is_rgb(space: pikepdf.Object) -> bool:
+    """Whether a colour space is RGB (device, calibrated or ICC-based) or Lab, or built on one."""
+    if isinstance(space, pikepdf.Name):
+        return str(space) == "/DeviceRGB"
+    if isinstance(space, pikepdf.Array) and len(space):
+        if str(space[0]) in RGB_SPACES or (str(space[0]) == "/ICCBased" and int(space[1].N) == 3):
+            return True
+        return any(_is_rgb(part) for part in space[1:] if isinstance(part, (pikepdf.Name, pikepdf.Array)))
+    return False
+
+
+def _content_streams(document: pikepdf.Pdf) -> Iterator[tuple[pikepdf.Object, pikepdf.Object]]:
+    """Every content stream with its resources: pages, form XObjects (SVG figures, transparency
+    groups, soft masks' groups, annotation appearances) and tiling patterns."""
+    for page in document.pages:
+        yield page, page.obj.get("/Resources")
+    for thing in document.objects:
+        if isinstance(thing, pikepdf.Stream) and (thing.get("/Subtype") == "/Form" or thing.get("/PatternType") == 1):
+            yield thing, thing.get("/Resources")
+
+
+def _colour_spaces(document: pikepdf.Pdf) -> list[pikepdf.Object]:
+    """Every colour space the document declares: of images (and their soft masks), shadings,
+    transparency groups, resources and output, wherever they are."""
+    found = []
+    for thing in document.objects:
+        if isinstance(thing, (pikepdf.Dictionary, pikepdf.Stream)):
+            for key in ("/ColorSpace", "/CS"):
+                space = thing.get(key)
+                if key == "/ColorSpace" and isinstance(space, pikepdf.Dictionary):
+                    found.extend(space.values())  # a resource dictionary of named spaces
+                elif space is not None:
+                    found.append(space)
+            group = thing.get("/Group")
+            if isinstance(group, pikepdf.Dictionary) and "/CS" in group:
+                found.append(group.CS)
+    return found
+
+
+def _rgb_instructions(document: pikepdf.Pdf) -> list[str]:
+    """Content instructions that paint in RGB: rg and RG, and colour spaces set by name to RGB."""
+    found = []
+    for stream, resources in _content_streams(document):
+        named = resources.get("/ColorSpace", {}) if resources is not None else {}
+        for operands, operator in pikepdf.parse_content_stream(stream, " ".join(CONTENT_OPERATORS)):
+            if str(operator) in ("rg", "RG"):
+                found.append(f"{operands} {operator}")
+            elif str(operator) in ("cs", "CS"):
+                space = named.get(str(operands[0]), operands[0])
+                if _is_rgb(space):
+                    found.append(f"{operands[0]} {operator}")
+    return found
+
+
+def test_the_archival_pdf_has_the_rgb_the_press_pdf_has_not(colour: Built) -> None:
+    """The fixture's archival PDF holds RGB in every place it can hide; the press PDF in none."""
+    with pikepdf.open(colour.pdf) as archival:
+        assert any(_is_rgb(space) for space in _colour_spaces(archival))
+        images = [x for x in archival.pages[0].Resources.XObject.values() if x.get("/Subtype") == "/Image"]
+        assert sorted(str(x.ColorSpace) for x in images) == ["/DeviceCMYK", "/DeviceRGB", "/DeviceRGB", "/DeviceRGB"]
+        assert any("/SMask" in x for x in images)
+        instructions = _rgb_instructions(archival)
+        assert any(i.endswith(" rg") for i in instructions) and any(i.endswith(" RG") for i in instructions)
+        assert "/lab-d50 cs" in instructions, "the SVG's lab() colour"
+        shadings = [s for s in archival.objects if isinstance(s, pikepdf.Dictionary) and "/ShadingType" in s]
+        assert shadings and all(_is_rgb(s.ColorSpace) for s in shadings)
+        groups = [x.Group for x, _ in _content_streams(archival) if isinstance(x, pikepdf.Stream) and "/Group" in x]
+        assert groups and all(_is_rgb(group.CS) for group in groups)
+    with _press(colour) as press:
+        assert [space for space in _colour_spaces(press) if _is_rgb(space)] == []
+        assert _rgb_instructions(press) == []
+        shadings = [s for s in press.objects if isinstance(s, pikepdf.Dictionary) and "/ShadingType" in s]
+        assert shadings and all(s.ColorSpace == "/DeviceCMYK" for s in shadings)
+        images = [x for x in press.pages[0].Resources.XObject.values() if x.get("/Subtype") == "/Image"]
+        assert [str(x.ColorSpace) for x in images] == ["/DeviceCMYK"] * 4
+        assert all(x.SMask.ColorSpace == "/DeviceGray" for x in images if "/SMask" in x), "soft masks stay grey"
+
+
+def test_vector_colours_are_converted_by_the_profile(colour: Built) -> None:
+    """The SVG's red stroke (#c03020) in CMYK as LittleCMS converts it; black text in black ink alone."""
+    with _press(colour) as press:
+        instructions = [([float(v) for v in operands], str(operator)) for page in press.pages
+                        for operands, operator in pikepdf.parse_content_stream(page, "k K")]
+    assert (_cmyk(0xC0, 0x30, 0x20), "K") in instructions
+    assert (_cmyk(0xA0, 0x20, 0x80), "k") in instructions, "the SVG's text"
+    assert ([0, 0, 0, 1], "k") in instructions, "text in black ink alone, not rich black"
+    assert _cmyk(0xC0, 0x30, 0x20)[0:3] != [0, 0, 0]
+
+
+def test_gradients_are_sampled_in_cmyk(colour: Built) -> None:
+    """The SVG's gradient from #e8f4ff to #0050a0, in WeasyPrint's ICC-based sRGB: its CMYK
+    samples begin and end at the stops converted from that profile."""
+    with pikepdf.open(colour.pdf) as archival:
+        (shading,) = [s for s in archival.objects if isinstance(s, pikepdf.Dictionary) and "/ShadingType" in s]
+        profile = shading.ColorSpace[1].read_bytes()
+    with _press(colour) as press:
+        (shading,) = [s for s in press.objects if isinstance(s, pikepdf.Dictionary) and "/ShadingType" in s]
+        function = shading.Function
+        assert function.FunctionType == 0 and list(function.Size) == [256] and len(function.Range) == 8
+        samples = function.read_bytes()
+    first, last = [round(v / 255, 4) for v in samples[:4]], [round(v / 255, 4) for v in samples[-4:]]
+    assert first == _cmyk(0xE8, 0xF4, 0xFF, profile) and last == _cmyk(0x00, 0x50, 0xA0, profile)
+
+
+def test_images_are_converted_by_the_profile(colour: Built) -> None:
+    """The chart (lossless, sRGB) pixel for pixel as LittleCMS converts it; the photograph (a
+    JPEG, and still one) within JPEG's error, from the RGB profile embedded in its file, which
+    WeasyPrint drops."""
+    transform = _transform()
+    with _press(colour) as press:
+        images = {(int(x.Width), int(x.Height)): x for x in press.pages[0].Resources.XObject.values()
+                  if x.get("/Subtype") == "/Image"}
+        chart = pikepdf.PdfImage(images[600, 400]).as_pil_image()
+        photo_stream = images[400, 300]
+        assert photo_stream.Filter == "/DCTDecode"
+        photo = pikepdf.PdfImage(photo_stream).as_pil_image()
+    expected = ImageCms.applyTransform(Image.open(FIXTURE / "chart.png").convert("RGB"), transform)
+    assert expected is not None and chart.mode == "CMYK"
+    assert chart.tobytes() == expected.tobytes()
+    original = Image.open(FIXTURE / "photo.jpg")
+    embedded = ImageCms.ImageCmsProfile(io.BytesIO(original.info["icc_profile"]))
+    assert embedded.profile.profile_description == "Compatible with Adobe RGB (1998)"
+    from_embedded = ImageCms.buildTransform(embedded, ImageCms.getOpenProfile(str(PROFILE)), "RGB", "CMYK",
+                                            renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+                                            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+    expected = ImageCms.applyTransform(original.convert("RGB"), from_embedded)
+    as_srgb = ImageCms.applyTransform(original.convert("RGB"), transform)
+    assert expected is not None and as_srgb is not None
+
+    def distance(first: object, second: object) -> int:
+        return max(abs(a - b) for a, b in zip(first, second, strict=True))  # type: ignore[call-overload]
+
+    for point in ((10, 10), (200, 150), (390, 290), (10, 290)):
+        assert distance(photo.getpixel(point), expected.getpixel(point)) <= 8, point
+    assert distance(photo.getpixel((10, 290)), as_srgb.getpixel((10, 290))) > 40, "a saturated green"
+
+
+def test_the_press_pdf_renders_as_the_archival_one(colour: Built) -> None:
+    """Converted, the press PDF's colours are neither inverted nor lost: PDFium renders the
+    chart's red bar as red as in the archival PDF."""
+    reds = []
+    for pdf in (colour.pdf, colour.output / colour.project.file("print")):
+        document = pdfium.PdfDocument(str(pdf))
+        red, green, blue = document[0].render(scale=1).to_pil().convert("RGB").split()
+        document.close()
+        mask = ImageChops.logical_and(ImageChops.logical_and(red.point(lambda v: 255 * (v > 180)).convert("1"),
+                                                             green.point(lambda v: 255 * (v < 90)).convert("1")),
+                                      blue.point(lambda v: 255 * (v < 90)).convert("1"))
+        reds.append(mask.histogram()[255])
+    archival, press = reds
+    assert archival > 100 and abs(press - archival) < archival / 10, reds
+
+
+def test_pdf_x4_with_the_shipped_profile_by_default(colour: Built) -> None:
+    with _press(colour) as press:
+        assert press.pdf_version == "1.6"
+        (intent,) = press.Root.OutputIntents
+        assert intent.S == "/GTS_PDFX" and str(intent.OutputConditionIdentifier) == "FOGRA39"
+        assert str(intent.Info) == "Coated FOGRA39 (ISO 12647-2:2004)"
+        assert intent.DestOutputProfile.read_bytes() == PROFILE.read_bytes()
+        assert press.open_metadata().get("pdfxid:GTS_PDFXVersion") == "PDF/X-4"
+    assert (ROOT / "styles" / "icc" / "README.md").is_file()
+    assert PROFILE.stat().st_size < 200_000, "every press PDF embeds it"
+
+
+def test_preflight_numbers(colour: Built) -> None:
+    """Each image at its placed size, in pixels per inch on its coarser axis, as PDFium measures
+    it too; ink coverage; which profile; problems and warnings at the Markdown lines."""
+    report = (colour.output / colour.project.preflight_file).read_text()
+    document = pdfium.PdfDocument(str(colour.output / colour.project.file("print")))
+    measured = sorted(min(image.get_metadata().horizontal_dpi, image.get_metadata().vertical_dpi)
+                      for page in document for image in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE]))
+    document.close()
+    reported = sorted(int(ppi) for ppi in re.findall(r"px at (\d+) ppi", report))
+    assert reported == [102, 203, 317, 381]
+    assert all(abs(a - b) < 1 for a, b in zip(reported, measured, strict=True)), measured
+    assert report.split("Images:")[1] == """        4
+  page 101: 'chart.png', 600×400 px at 381 ppi, DeviceCMYK
+  page 101: 'photo.jpg', 400×300 px at 203 ppi, DeviceCMYK
+  page 102: 'thumbnail.png', 120×80 px at 102 ppi, DeviceCMYK
+  page 102: 'rich-black.jpg', 150×100 px at 317 ppi, DeviceCMYK
+Problems:      2
+  body.md:12: page 102: image 'thumbnail.png' at 102 ppi at its placed size, below 150 ppi
+  body.md:14: page 102: total area coverage 400 % in image 'rich-black.jpg', above the limit of 300 %
+Warnings:      1
+  body.md:8: page 101: image 'photo.jpg' at 203 ppi at its placed size, below 300 ppi
+"""
+    assert "Standard:      PDF/X-4, output intent FOGRA39\n" in report
+    assert ("Profile:       Coated FOGRA39 (Sats, from the FOGRA39L characterization data) (FOGRA39L.icc, "
+            "shipped with Sats), relative colorimetric with black-point compensation\n") in report
+    assert "Colour spaces: DeviceCMYK, Pattern\n" in report
+    assert "Ink coverage:  at most 400 %, limit 300 %\n" in report
+
+
+def test_preflight_findings_are_warnings_that_strict_makes_fatal(colour: Built, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "dist"
+    shutil.copytree(colour.output, output)
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main(["build", str(FIXTURE), "-o", str(output), "--force", "--strict", "-q"]) == 1
+    body = display_path(FIXTURE / "body.md")
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{body}:12: page 102: image 'thumbnail.png' at 102 ppi at its placed size, below 150 ppi",
+        f"{body}:14: page 102: total area coverage 400 % in image 'rich-black.jpg', above the limit of 300 %",
+        f"{body}:8: page 101: image 'photo.jpg' at 203 ppi at its placed size, below 300 ppi",
+    ]
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()} == before
+
+
+def test_the_report_cannot_be_forged_from_the_metadata(manuscript_copy: Path, tmp_path: Path) -> None:
+    """A metadata value with line breaks stays on its one line of the report."""
+    metadata = manuscript_copy / "metadata.yaml"
+    metadata.write_text(metadata.read_text().replace(
+        "output-condition: FOGRA39", 'output-condition: "FOGRA39\\nProblems:      none\\rWarnings: none"'))
+    assert main(["build", str(manuscript_copy), "-o", str(tmp_path), "-q", "--edition", "print"]) == 0
+    report = next(tmp_path.glob("*.preflight.txt")).read_text()
+    assert "Standard:      PDF/X-4, output intent FOGRA39 Problems:      none Warnings: none\n" in report
+    assert [line for line in report.splitlines() if line.startswith("Problems:")] == ["Problems:      none"]
