@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--edition", choices=tuple(config.EDITION_FILES), action="append",
                              help="build only this edition (may be repeated)")
             sub.add_argument("--strict", action="store_true",
-                             help="treat warnings (unused or incomplete bibliography entries, the press PDF's preflight findings) as errors")
+                             help="treat warnings (unused or incomplete bibliography entries, the press "
+                                  "PDF's preflight findings) as errors")
         if name == "build":
             sub.add_argument("--force", action="store_true", help="rebuild even what is up to date")
             sub.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
