@@ -28,7 +28,7 @@ PRINT = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts", TE
 # The EPUB marks the print edition's pages, so whatever shapes the print layout shapes it too.
 DEPENDENCIES = {
     "pdf": PRINT,
-    "print": PRINT,
+    "print": (*PRINT, TEMPLATES / "pdf", TEMPLATES / "reports"),
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
     # The JATS file and the deposit carry the print edition's last page.
     "jats": (*PRINT, TEMPLATES / "jats"),
@@ -36,7 +36,7 @@ DEPENDENCIES = {
 }
 COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
-ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml")
+ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pikepdf", "pillow")  # Pillow: LittleCMS
 
 
 def _files(path: Path) -> list[Path]:

@@ -397,6 +397,9 @@ def load(folder: Path) -> Project:
             read.problem(("print", "icc-profile"), f"'print.icc-profile' must be a CMYK output (printer) "
                                                    f"ICC profile, got {profile.name!r}")
         condition = read.get(("print", "output-condition"), _text, required=profile is not None)
+        if condition and "icc-profile" not in data["print"]:
+            read.problem(("print", "output-condition"), "'print.output-condition' is the condition of the "
+                                                        "printer's profile: name it in 'print.icc-profile'")
         bleed = read.get(("print", "bleed"), _millimetres)
         max_ink = read.get(("print", "max-ink"), _ink_limit)
         press = Press(bleed_mm=press.bleed_mm if bleed is None else bleed,

@@ -18,8 +18,9 @@ import pytest
 from conftest import FIXTURES, ROOT, Built, build
 from PIL import Image, ImageChops, ImageCms
 
+from sats import config
 from sats.cli import main
-from sats.errors import display_path
+from sats.errors import SatsError, display_path
 
 FIXTURE = FIXTURES / "colour-figures"
 PROFILE = ROOT / "styles" / "icc" / "FOGRA39L.icc"
@@ -273,3 +274,26 @@ def test_the_report_cannot_be_forged_from_the_metadata(manuscript_copy: Path, tm
     report = next(tmp_path.glob("*.preflight.txt")).read_text()
     assert "Standard:      PDF/X-4, output intent FOGRA39 Problems:      none Warnings: none\n" in report
     assert [line for line in report.splitlines() if line.startswith("Problems:")] == ["Problems:      none"]
+
+
+@pytest.mark.parametrize(("press", "expected"), [
+    ("print:\n  max-ink: 450\n", "metadata.yaml:21: 'print.max-ink' must be a whole number of per cent from 100 to "
+                                 "400, got 450"),
+    ("print:\n  output-condition: FOGRA51\n", "metadata.yaml:21: 'print.output-condition' is the condition of the "
+                                              "printer's profile: name it in 'print.icc-profile'"),
+])
+def test_the_press_settings_are_checked(manuscript_copy: Path, press: str, expected: str) -> None:
+    metadata = manuscript_copy / "metadata.yaml"
+    text = metadata.read_text()
+    metadata.write_text(text[:text.index("print:")] + press)
+    with pytest.raises(SatsError) as error:
+        config.load(manuscript_copy)
+    assert str(error.value).endswith(expected)
+
+
+def test_the_printers_ink_limit(manuscript_copy: Path) -> None:
+    metadata = manuscript_copy / "metadata.yaml"
+    metadata.write_text(metadata.read_text() + "  max-ink: 330\n")
+    press = config.load(manuscript_copy).press
+    assert (press.max_ink, press.condition, press.profile.parent, press.shipped) == (330, "FOGRA39", manuscript_copy,
+                                                                                      False)
