@@ -25,6 +25,7 @@ from sats.errors import SatsError, display_path
 FIXTURE = FIXTURES / "colour-figures"
 PROFILE = ROOT / "styles" / "icc" / "FOGRA39L.icc"
 RGB_SPACES = ("/DeviceRGB", "/CalRGB", "/Lab")
+FLAGS = ImageCms.Flags.BLACKPOINTCOMPENSATION | ImageCms.Flags.NOOPTIMIZE  # Sats's: no precalculated tables
 CONTENT_OPERATORS = ("rg", "RG", "k", "K", "g", "G", "cs", "CS", "sc", "scn", "SC", "SCN")
 
 
@@ -42,14 +43,14 @@ def _transform() -> ImageCms.ImageCmsTransform:
     """What LittleCMS makes of sRGB on the shipped profile: relative colorimetric, black point compensated."""
     return ImageCms.buildTransform(ImageCms.createProfile("sRGB"), ImageCms.getOpenProfile(str(PROFILE)), "RGB",
                                    "CMYK", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-                                   flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+                                   flags=FLAGS)
 
 
 def _cmyk(red: int, green: int, blue: int, source: bytes | None = None) -> list[float]:
     """A colour as LittleCMS converts it, from sRGB or from the profile `source`."""
     transform = _transform() if source is None else ImageCms.buildTransform(
         ImageCms.ImageCmsProfile(io.BytesIO(source)), ImageCms.getOpenProfile(str(PROFILE)), "RGB", "CMYK",
-        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, flags=FLAGS)
     converted = ImageCms.applyTransform(Image.new("RGB", (1, 1), (red, green, blue)), transform)
     assert converted is not None
     return [round(value / 255, 4) for value in converted.getpixel((0, 0))]  # type: ignore[union-attr]
@@ -179,7 +180,7 @@ def test_images_are_converted_by_the_profile(colour: Built) -> None:
     assert embedded.profile.profile_description == "Compatible with Adobe RGB (1998)"
     from_embedded = ImageCms.buildTransform(embedded, ImageCms.getOpenProfile(str(PROFILE)), "RGB", "CMYK",
                                             renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
-                                            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+                                            flags=FLAGS)
     expected = ImageCms.applyTransform(original.convert("RGB"), from_embedded)
     as_srgb = ImageCms.applyTransform(original.convert("RGB"), transform)
     assert expected is not None and as_srgb is not None
