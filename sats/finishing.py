@@ -212,21 +212,25 @@ class _Inks:
         self.images: dict[str, tuple[Artwork, ...]] = {}
         self._done: set[tuple[int, int]] = set()
         self._space_dictionaries: list[pikepdf.Object] = []
-        self._where = ""
+        self._profiles: dict[tuple[int, int], str] = {}  # ICC-based RGB spaces' sources, by their profile
+        self.where = ""
 
     def page(self, page: pikepdf.Page, number: int) -> None:
         """Convert one page and everything it draws."""
-        self._where = f"the print edition's page {number}"
+        self.where = f"the print edition's page {number}"
         resources = page.obj.get("/Resources")
-        page.contents_coalesce()
-        page.Contents = _content(self.document, self._paint(page.Contents.read_bytes(), resources))
-        self._group(page.obj)
-        self._resources(resources)
-        for annotation in page.obj.get("/Annots", []):
-            for appearance in annotation.get("/AP", {}).values():
-                streams = appearance.values() if isinstance(appearance, pikepdf.Dictionary) else [appearance]
-                for stream in streams:
-                    self._form(stream)
+        try:
+            page.contents_coalesce()
+            page.Contents = _content(self.document, self._paint(page.Contents.read_bytes(), resources))
+            self._group(page.obj)
+            self._resources(resources)
+            for annotation in page.obj.get("/Annots", []):
+                for appearance in annotation.get("/AP", {}).values():
+                    streams = appearance.values() if isinstance(appearance, pikepdf.Dictionary) else [appearance]
+                    for stream in streams:
+                        self._form(stream)
+        except _Unconvertible as error:
+            raise SatsError.at(f"{self.where} uses {error}, which Sats cannot convert to CMYK") from None
 
     def _seen(self, thing: pikepdf.Object) -> bool:
         """Whether `thing` (if indirect, and so perhaps shared) was converted already; it is now."""
@@ -291,8 +295,12 @@ class _Inks:
             return colour.SRGB if space == "/DeviceRGB" else None
         family = str(space[0]) if isinstance(space, pikepdf.Array) and len(space) else ""
         if family == "/ICCBased":
-            components = int(space[1].N)
-            return self.separation.source(space[1].read_bytes()) if components == 3 else None
+            profile = space[1]
+            if int(profile.N) != 3:
+                return None
+            if profile.objgen not in self._profiles:
+                self._profiles[profile.objgen] = self.separation.source(profile.read_bytes())
+            return self._profiles[profile.objgen]
         if family == "/CalRGB":
             return colour.SRGB
         if family == "/Lab":
@@ -329,14 +337,13 @@ class _Inks:
             return
         kind = int(shading.ShadingType)
         if kind not in (2, 3) or "/Function" not in shading:
-            raise SatsError.at(f"{self._where} has a gradient (shading type {kind}) in RGB; Sats converts "
-                               "the colours of axial and radial gradients only")
+            raise _Unconvertible(f"a gradient of shading type {kind} in RGB (Sats converts axial and radial ones)")
         start, end = (float(v) for v in shading.get("/Domain", [0, 1]))
         steps = [start + (end - start) * i / (GRADIENT_SAMPLES - 1) for i in range(GRADIENT_SAMPLES)]
         try:
             colours = [_evaluate(shading.Function, t) for t in steps]
         except _Unconvertible as error:
-            raise SatsError.at(f"{self._where} has a gradient whose colours Sats cannot convert: {error}") from None
+            raise _Unconvertible(f"a gradient with {error}") from None
         cmyk = self.separation.colours(colours, source)
         samples = bytes(round(value * 255) for ink in cmyk for value in ink)
         shading.Function = self.document.make_stream(
@@ -362,7 +369,7 @@ class _Inks:
         try:
             source = self.source(space[1] if isinstance(space, pikepdf.Array) and space[0] == "/Indexed" else space)
         except _Unconvertible as error:
-            raise _image_error(artwork, self._where, f"is in {error}, which Sats cannot convert") from None
+            raise _image_error(artwork, self.where, f"is in {error}, which Sats cannot convert to CMYK") from None
         if source is None:
             return
         embedded = self.catalogue.profile(artwork) if artwork else None
@@ -384,8 +391,14 @@ class _Inks:
     def drop_converted_spaces(self) -> None:
         """Remove the RGB and Lab colour spaces from the resources: nothing uses them any more."""
         for spaces in self._space_dictionaries:
-            for name in [name for name, space in spaces.items() if self.source(space)]:
+            for name in [name for name, space in spaces.items() if self._converted(space)]:
                 del spaces[name]
+
+    def _converted(self, space: pikepdf.Object) -> bool:
+        try:
+            return self.source(space) is not None
+        except _Unconvertible:
+            return False  # unused, or the build would have stopped
 
 
 def _filters(stream: pikepdf.Object) -> list[str]:
@@ -425,10 +438,7 @@ class _Painter:
         operator = (found.get("set") or found["op"]).decode()
         stroke = operator.isupper()
         if operator in ("cs", "CS"):
-            try:
-                source = self.inks.named_space(self.resources, found["space"].decode())
-            except _Unconvertible as error:
-                raise SatsError.at(f"{self.inks._where} uses {error}, which Sats cannot convert") from None
+            source = self.inks.named_space(self.resources, found["space"].decode())
             self._set(stroke, source)
             return f"/DeviceCMYK {operator}".encode() if source else match.group(0)
         if operator in ("rg", "RG"):

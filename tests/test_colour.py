@@ -18,7 +18,7 @@ import pytest
 from conftest import FIXTURES, ROOT, Built, build
 from PIL import Image, ImageChops, ImageCms
 
-from sats import config
+from sats import config, finishing
 from sats.cli import main
 from sats.errors import SatsError, display_path
 
@@ -298,3 +298,63 @@ def test_the_printers_ink_limit(manuscript_copy: Path) -> None:
     press = config.load(manuscript_copy).press
     assert (press.max_ink, press.condition, press.profile.parent, press.shipped) == (330, "FOGRA39", manuscript_copy,
                                                                                       False)
+
+
+def _document(content: bytes, **resources: pikepdf.Object) -> tuple[pikepdf.Pdf, pikepdf.Page]:
+    """A one-page PDF, labelled from page 7, drawing `content` with `resources`."""
+    document = pikepdf.new()
+    page = document.add_blank_page(page_size=(200, 200))
+    page.obj.Resources = pikepdf.Dictionary(**resources)
+    page.obj.Contents = document.make_stream(content)
+    document.Root.PageLabels = pikepdf.Dictionary(Nums=[0, pikepdf.Dictionary(S=pikepdf.Name.D, St=7)])
+    document.Root.OutputIntents = pikepdf.Array()  # as in an archival PDF, whose intent the press PDF replaces
+    document.Root.Metadata = document.make_stream(b'<?xpacket begin=""?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+                                                  b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>'
+                                                  b'</x:xmpmeta><?xpacket end="w"?>')
+    return document, page
+
+
+def _bytes(document: pikepdf.Pdf) -> bytes:
+    output = io.BytesIO()
+    document.save(output)
+    return output.getvalue()
+
+
+def test_colour_spaces_by_name_q_and_q_palettes_and_appearances() -> None:
+    """What other PDFs than WeasyPrint's hold: a colour space set by name and restored by Q, an
+    image with an RGB palette, an annotation's appearance. All in CMYK after, greys in black ink."""
+    document, page = _document(b"q\n/CS0 cs\n1 0 0 sc\nQ\n0.5 sc\n0.2 0.2 0.2 rg\n/Im0 Do\n",
+                               ColorSpace=pikepdf.Dictionary(CS0=pikepdf.Array([pikepdf.Name.CalRGB,
+                                                                                pikepdf.Dictionary()])))
+    palette = pikepdf.Array([pikepdf.Name.Indexed, pikepdf.Name.DeviceRGB, 1,
+                             pikepdf.String(bytes([255, 0, 0, 0, 0, 255]))])
+    page.obj.Resources.XObject = pikepdf.Dictionary(Im0=document.make_stream(
+        bytes([0, 1, 1, 0]), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=2, Height=2,
+        ColorSpace=palette, BitsPerComponent=8))
+    appearance = document.make_stream(b"0 0 1 RG\n0 0 10 10 re\nS\n", Type=pikepdf.Name.XObject,
+                                      Subtype=pikepdf.Name.Form, BBox=[0, 0, 10, 10])
+    page.obj.Annots = pikepdf.Array([pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Square,
+                                                        Rect=[0, 0, 10, 10], AP=pikepdf.Dictionary(N=appearance))])
+    press = finishing.for_press(_bytes(document), config.Press(), "test")
+    with pikepdf.open(io.BytesIO(press.data)) as result:
+        page = result.pages[0]
+        instructions = [(str(operator), [str(o) for o in operands]) for operands, operator in
+                        pikepdf.parse_content_stream(page, "cs sc rg k Do")]
+        assert instructions[:5] == [("cs", ["/DeviceCMYK"]), ("sc", [f"{v:g}" for v in _cmyk(255, 0, 0)]),
+                                    ("sc", ["0.5"]), ("k", ["0", "0", "0", "0.8"]), ("Do", ["/Im0"])]
+        image = pikepdf.PdfImage(page.Resources.XObject.Im0)
+        red, blue = (bytes(round(v * 255) for v in _cmyk(*rgb)) for rgb in ((255, 0, 0), (0, 0, 255)))
+        assert image.mode == "CMYK" and image.as_pil_image().tobytes() == red + blue + blue + red
+        appearance = page.obj.Annots[0].AP.N.read_bytes()
+        assert appearance.startswith(f"{' '.join(f'{v:g}' for v in _cmyk(0, 0, 255))} K\n".encode())
+        assert "/CS0" not in page.Resources.ColorSpace
+
+
+def test_a_gradient_sats_cannot_convert_stops_the_build_on_its_page() -> None:
+    mesh = pikepdf.Dictionary(ShadingType=4, ColorSpace=pikepdf.Name.DeviceRGB, BitsPerCoordinate=8,
+                              BitsPerComponent=8, BitsPerFlag=8, Decode=[0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+    document, _ = _document(b"/Sh0 sh\n", Shading=pikepdf.Dictionary(Sh0=mesh))
+    with pytest.raises(SatsError) as error:
+        finishing.for_press(_bytes(document), config.Press(), "test")
+    assert str(error.value) == ("the print edition's page 7 uses a gradient of shading type 4 in RGB (Sats converts "
+                                "axial and radial ones), which Sats cannot convert to CMYK")
