@@ -87,9 +87,12 @@ def _byte(value: float) -> int:
     return max(0, min(255, round(value)))
 
 
-def coverage(image: Image.Image) -> float:
-    """The highest total area coverage of a CMYK image, in per cent: its four inks summed."""
+def coverage(image: Image.Image, mask: Image.Image | None = None) -> float:
+    """The highest total area coverage of a CMYK image, in per cent: its four inks summed, where
+    its soft `mask` (if any) lets it show."""
+    if mask is not None and mask.size != image.size:
+        mask = mask.resize(image.size, Image.Resampling.NEAREST)
     cyan, magenta, yellow, black = image.split()
-    total = ImageMath.lambda_eval(lambda ink: ink["c"] + ink["m"] + ink["y"] + ink["k"],
-                                  c=cyan, m=magenta, y=yellow, k=black)
+    total = ImageMath.lambda_eval(lambda ink: (ink["c"] + ink["m"] + ink["y"] + ink["k"]) * (ink["a"] > 0),
+                                  c=cyan, m=magenta, y=yellow, k=black, a=mask or Image.new("L", image.size, 255))
     return float(total.getextrema()[1]) * 100 / 255

@@ -149,11 +149,22 @@ class _Ink:
             self.over[number] = (coverage, artwork)
 
     def image(self, image: pikepdf.Object) -> float:
-        """The highest coverage of a CMYK image (each image read once)."""
+        """The highest coverage of a CMYK image where it shows (each image read once)."""
         assert isinstance(image, pikepdf.Stream)
         if image.objgen not in self._images:
-            self._images[image.objgen] = colour.coverage(pikepdf.PdfImage(image).as_pil_image(apply_mask=False))
+            mask = image.get("/SMask")
+            self._images[image.objgen] = colour.coverage(
+                pikepdf.PdfImage(image).as_pil_image(apply_mask=False),
+                pikepdf.PdfImage(mask).as_pil_image().convert("L") if isinstance(mask, pikepdf.Stream) else None)
         return self._images[image.objgen]
+
+    def shading(self, number: int, shading: pikepdf.Object) -> None:
+        """Count the highest coverage of a CMYK gradient sampled as Sats samples them."""
+        function = shading.get("/Function")
+        if (shading.get("/ColorSpace") == "/DeviceCMYK" and isinstance(function, pikepdf.Stream)
+                and function.get("/FunctionType") == 0 and function.get("/BitsPerSample") == 8):
+            samples = function.read_bytes()
+            self.add(number, max(sum(samples[i:i + 4]) for i in range(0, len(samples) - 3, 4)) * 100 / 255)
 
 
 READ_OPERATORS = " ".join([*COLOUR_OPERATORS, "cs", "CS", "sc", "scn", "SC", "SCN", "q", "Q", "cm", "Do", "sh"])
@@ -214,6 +225,7 @@ class _Reader:
                 shading = resources.get("/Shading", pikepdf.Dictionary()).get(str(operands[0]))
                 if shading is not None:
                     self.spaces.add(_space_name(shading.ColorSpace))
+                    self.ink.shading(number, shading)
             elif name == "Do":
                 self._xobject(resources.XObject[str(operands[0])], str(operands[0]), matrix[-1], number, within)
 
@@ -230,6 +242,7 @@ class _Reader:
             return
         if pattern.get("/PatternType") == 2:
             self.spaces.add(_space_name(pattern.Shading.ColorSpace))
+            self.ink.shading(number, pattern.Shading)
             return
         base = pikepdf.Matrix(*(float(v) for v in pattern.get("/Matrix", [1, 0, 0, 1, 0, 0])))
         self._stream(pattern, pattern.get("/Resources"), base, number, within | {pattern.objgen})

@@ -18,7 +18,7 @@ import pytest
 from conftest import FIXTURES, ROOT, Built, build
 from PIL import Image, ImageChops, ImageCms
 
-from sats import config, finishing
+from sats import colour, config, finishing
 from sats.cli import main
 from sats.errors import SatsError, display_path
 
@@ -30,7 +30,7 @@ CONTENT_OPERATORS = ("rg", "RG", "k", "K", "g", "G", "cs", "CS", "sc", "scn", "S
 
 
 @pytest.fixture(scope="session")
-def colour(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def figures(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The colour fixture, built once."""
     return build(FIXTURE, tmp_path_factory.mktemp("colour"))
 
@@ -110,9 +110,9 @@ def _rgb_instructions(document: pikepdf.Pdf) -> list[str]:
     return found
 
 
-def test_the_archival_pdf_has_the_rgb_the_press_pdf_has_not(colour: Built) -> None:
+def test_the_archival_pdf_has_the_rgb_the_press_pdf_has_not(figures: Built) -> None:
     """The fixture's archival PDF holds RGB in every place it can hide; the press PDF in none."""
-    with pikepdf.open(colour.pdf) as archival:
+    with pikepdf.open(figures.pdf) as archival:
         assert any(_is_rgb(space) for space in _colour_spaces(archival))
         images = [x for x in archival.pages[0].Resources.XObject.values() if x.get("/Subtype") == "/Image"]
         assert sorted(str(x.ColorSpace) for x in images) == ["/DeviceCMYK", "/DeviceRGB", "/DeviceRGB", "/DeviceRGB"]
@@ -124,7 +124,7 @@ def test_the_archival_pdf_has_the_rgb_the_press_pdf_has_not(colour: Built) -> No
         assert shadings and all(_is_rgb(s.ColorSpace) for s in shadings)
         groups = [x.Group for x, _ in _content_streams(archival) if isinstance(x, pikepdf.Stream) and "/Group" in x]
         assert groups and all(_is_rgb(group.CS) for group in groups)
-    with _press(colour) as press:
+    with _press(figures) as press:
         assert [space for space in _colour_spaces(press) if _is_rgb(space)] == []
         assert _rgb_instructions(press) == []
         shadings = [s for s in press.objects if isinstance(s, pikepdf.Dictionary) and "/ShadingType" in s]
@@ -134,9 +134,9 @@ def test_the_archival_pdf_has_the_rgb_the_press_pdf_has_not(colour: Built) -> No
         assert all(x.SMask.ColorSpace == "/DeviceGray" for x in images if "/SMask" in x), "soft masks stay grey"
 
 
-def test_vector_colours_are_converted_by_the_profile(colour: Built) -> None:
+def test_vector_colours_are_converted_by_the_profile(figures: Built) -> None:
     """The SVG's red stroke (#c03020) in CMYK as LittleCMS converts it; black text in black ink alone."""
-    with _press(colour) as press:
+    with _press(figures) as press:
         instructions = [([float(v) for v in operands], str(operator)) for page in press.pages
                         for operands, operator in pikepdf.parse_content_stream(page, "k K")]
     assert (_cmyk(0xC0, 0x30, 0x20), "K") in instructions
@@ -145,13 +145,13 @@ def test_vector_colours_are_converted_by_the_profile(colour: Built) -> None:
     assert _cmyk(0xC0, 0x30, 0x20)[0:3] != [0, 0, 0]
 
 
-def test_gradients_are_sampled_in_cmyk(colour: Built) -> None:
+def test_gradients_are_sampled_in_cmyk(figures: Built) -> None:
     """The SVG's gradient from #e8f4ff to #0050a0, in WeasyPrint's ICC-based sRGB: its CMYK
     samples begin and end at the stops converted from that profile."""
-    with pikepdf.open(colour.pdf) as archival:
+    with pikepdf.open(figures.pdf) as archival:
         (shading,) = [s for s in archival.objects if isinstance(s, pikepdf.Dictionary) and "/ShadingType" in s]
         profile = shading.ColorSpace[1].read_bytes()
-    with _press(colour) as press:
+    with _press(figures) as press:
         (shading,) = [s for s in press.objects if isinstance(s, pikepdf.Dictionary) and "/ShadingType" in s]
         function = shading.Function
         assert function.FunctionType == 0 and list(function.Size) == [256] and len(function.Range) == 8
@@ -160,12 +160,12 @@ def test_gradients_are_sampled_in_cmyk(colour: Built) -> None:
     assert first == _cmyk(0xE8, 0xF4, 0xFF, profile) and last == _cmyk(0x00, 0x50, 0xA0, profile)
 
 
-def test_images_are_converted_by_the_profile(colour: Built) -> None:
+def test_images_are_converted_by_the_profile(figures: Built) -> None:
     """The chart (lossless, sRGB) pixel for pixel as LittleCMS converts it; the photograph (a
     JPEG, and still one) within JPEG's error, from the RGB profile embedded in its file, which
     WeasyPrint drops."""
     transform = _transform()
-    with _press(colour) as press:
+    with _press(figures) as press:
         images = {(int(x.Width), int(x.Height)): x for x in press.pages[0].Resources.XObject.values()
                   if x.get("/Subtype") == "/Image"}
         chart = pikepdf.PdfImage(images[600, 400]).as_pil_image()
@@ -193,11 +193,11 @@ def test_images_are_converted_by_the_profile(colour: Built) -> None:
     assert distance(photo.getpixel((10, 290)), as_srgb.getpixel((10, 290))) > 40, "a saturated green"
 
 
-def test_the_press_pdf_renders_as_the_archival_one(colour: Built) -> None:
+def test_the_press_pdf_renders_as_the_archival_one(figures: Built) -> None:
     """Converted, the press PDF's colours are neither inverted nor lost: PDFium renders the
     chart's red bar as red as in the archival PDF."""
     reds = []
-    for pdf in (colour.pdf, colour.output / colour.project.file("print")):
+    for pdf in (figures.pdf, figures.output / figures.project.file("print")):
         document = pdfium.PdfDocument(str(pdf))
         red, green, blue = document[0].render(scale=1).to_pil().convert("RGB").split()
         document.close()
@@ -209,8 +209,8 @@ def test_the_press_pdf_renders_as_the_archival_one(colour: Built) -> None:
     assert archival > 100 and abs(press - archival) < archival / 10, reds
 
 
-def test_pdf_x4_with_the_shipped_profile_by_default(colour: Built) -> None:
-    with _press(colour) as press:
+def test_pdf_x4_with_the_shipped_profile_by_default(figures: Built) -> None:
+    with _press(figures) as press:
         assert press.pdf_version == "1.6"
         (intent,) = press.Root.OutputIntents
         assert intent.S == "/GTS_PDFX" and str(intent.OutputConditionIdentifier) == "FOGRA39"
@@ -221,11 +221,11 @@ def test_pdf_x4_with_the_shipped_profile_by_default(colour: Built) -> None:
     assert PROFILE.stat().st_size < 200_000, "every press PDF embeds it"
 
 
-def test_preflight_numbers(colour: Built) -> None:
+def test_preflight_numbers(figures: Built) -> None:
     """Each image at its placed size, in pixels per inch on its coarser axis, as PDFium measures
     it too; ink coverage; which profile; problems and warnings at the Markdown lines."""
-    report = (colour.output / colour.project.preflight_file).read_text()
-    document = pdfium.PdfDocument(str(colour.output / colour.project.file("print")))
+    report = (figures.output / figures.project.preflight_file).read_text()
+    document = pdfium.PdfDocument(str(figures.output / figures.project.file("print")))
     measured = sorted(min(image.get_metadata().horizontal_dpi, image.get_metadata().vertical_dpi)
                       for page in document for image in page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE]))
     document.close()
@@ -250,10 +250,10 @@ Warnings:      1
     assert "Ink coverage:  at most 400 %, limit 300 %\n" in report
 
 
-def test_preflight_findings_are_warnings_that_strict_makes_fatal(colour: Built, tmp_path: Path,
+def test_preflight_findings_are_warnings_that_strict_makes_fatal(figures: Built, tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "dist"
-    shutil.copytree(colour.output, output)
+    shutil.copytree(figures.output, output)
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()}
     capsys.readouterr()
     assert main(["build", str(FIXTURE), "-o", str(output), "--force", "--strict", "-q"]) == 1
@@ -358,3 +358,14 @@ def test_a_gradient_sats_cannot_convert_stops_the_build_on_its_page() -> None:
         finishing.for_press(_bytes(document), config.Press(), "test")
     assert str(error.value) == ("the print edition's page 7 uses a gradient of shading type 4 in RGB (Sats converts "
                                 "axial and radial ones), which Sats cannot convert to CMYK")
+
+
+def test_ink_is_measured_where_an_image_shows(figures: Built) -> None:
+    """The thumbnail's transparent pixels are black, rich black once converted, and hidden by its
+    soft mask: they are no ink on paper."""
+    with _press(figures) as press:
+        (thumbnail,) = [x for x in press.pages[1].Resources.XObject.values() if x.get("/Subtype") == "/Image"
+                        and x.get("/SMask") is not None]
+        pixels = pikepdf.PdfImage(thumbnail).as_pil_image(apply_mask=False)
+        mask = pikepdf.PdfImage(thumbnail.SMask).as_pil_image()
+    assert colour.coverage(pixels) > 300 > colour.coverage(pixels, mask) > 100
