@@ -18,7 +18,7 @@ import pytest
 from conftest import FIXTURES, ROOT, Built, build
 from PIL import Image, ImageChops, ImageCms
 
-from sats import colour, config, finishing
+from sats import colour, config, finishing, preflight
 from sats.cli import main
 from sats.errors import SatsError, display_path
 
@@ -369,3 +369,20 @@ def test_ink_is_measured_where_an_image_shows(figures: Built) -> None:
         pixels = pikepdf.PdfImage(thumbnail).as_pil_image(apply_mask=False)
         mask = pikepdf.PdfImage(thumbnail.SMask).as_pil_image()
     assert colour.coverage(pixels) > 300 > colour.coverage(pixels, mask) > 100
+
+
+def test_resolution_through_nested_forms_on_each_axis() -> None:
+    """An image in a form whose matrix scales it, drawn at twice its size: an inch square once
+    placed, so its 600 × 240 pixels are 600 ppi across and 240 ppi down: a warning at 240 ppi."""
+    document, page = _document(b"q\n2 0 0 2 0 0 cm\n/Fm0 Do\nQ\n")
+    image = document.make_stream(bytes(600 * 240), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                                 Width=600, Height=240, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+    form = document.make_stream(b"q\n72 0 0 144 0 0 cm\n/Im0 Do\nQ\n", Type=pikepdf.Name.XObject,
+                                Subtype=pikepdf.Name.Form, BBox=[0, 0, 100, 100], Matrix=[0.5, 0, 0, 0.25, 0, 0],
+                                Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)))
+    page.obj.Resources.XObject = pikepdf.Dictionary(Fm0=form)
+    page.obj.TrimBox = page.obj.BleedBox = pikepdf.Array([0, 0, 200, 200])
+    report = preflight.inspect(_bytes(document), config.Press(), {}, ROOT)
+    assert report.images == ["page 7: 600×240 px at 240 ppi, DeviceGray"]
+    assert [str(w) for w in report.warnings] == ["page 7: an image at 240 ppi at its placed size, below 300 ppi"]
+    assert report.problems == []
