@@ -372,6 +372,9 @@ class _Inks:
             raise _image_error(artwork, self.where, f"is in {error}, which Sats cannot convert to CMYK") from None
         if source is None:
             return
+        if isinstance(image.get("/Mask"), pikepdf.Array):
+            raise _image_error(artwork, self.where, "has a transparent colour given in RGB (a colour-key mask), "
+                                                    "which Sats cannot convert to CMYK")
         embedded = self.catalogue.profile(artwork) if artwork else None
         if source == colour.SRGB and embedded and embedded[16:20] == b"RGB ":
             source = self.separation.source(embedded)  # the file's own profile, which WeasyPrint dropped

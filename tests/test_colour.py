@@ -18,7 +18,7 @@ import pytest
 from conftest import FIXTURES, ROOT, Built, build
 from PIL import Image, ImageChops, ImageCms
 
-from sats import colour, config, finishing, preflight
+from sats import artwork, colour, config, finishing, manuscript, preflight
 from sats.cli import main
 from sats.errors import SatsError, display_path
 
@@ -386,3 +386,21 @@ def test_resolution_through_nested_forms_on_each_axis() -> None:
     assert report.images == ["page 7: 600×240 px at 240 ppi, DeviceGray"]
     assert [str(w) for w in report.warnings] == ["page 7: an image at 240 ppi at its placed size, below 300 ppi"]
     assert report.problems == []
+
+
+def test_an_image_sats_cannot_convert_is_named_with_the_line_that_places_it(manuscript_copy: Path) -> None:
+    """Known among the manuscript's images by its size, the PDF's image is reported at its
+    Markdown line (an RGB colour-key mask is what WeasyPrint never writes, but a PDF may hold)."""
+    Image.new("RGB", (30, 20), (200, 40, 120)).save(manuscript_copy / "keyed.png")
+    body = manuscript_copy / "body.md"
+    body.write_text(body.read_text() + "\n![Keyed](keyed.png)\n")
+    source = manuscript.read(config.load(manuscript_copy))
+    document, page = _document(b"q\n30 0 0 20 0 0 cm\n/Im0 Do\nQ\n")
+    page.obj.Resources.XObject = pikepdf.Dictionary(Im0=document.make_stream(
+        bytes([200, 40, 120] * 600), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=30, Height=20,
+        ColorSpace=pikepdf.Name.DeviceRGB, BitsPerComponent=8, Mask=[200, 200, 40, 40, 120, 120]))
+    with pytest.raises(SatsError) as error:
+        finishing.for_press(_bytes(document), config.Press(), "test", artwork.placed(source))
+    lines = body.read_text().count("\n")
+    assert str(error.value) == (f"{display_path(body)}:{lines}: image 'keyed.png' has a transparent colour given in "
+                                "RGB (a colour-key mask), which Sats cannot convert to CMYK")
