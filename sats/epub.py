@@ -24,7 +24,7 @@ OPS = "http://www.idpf.org/2007/ops"
 OPF = "http://www.idpf.org/2007/opf"
 SVG = "http://www.w3.org/2000/svg"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-NS = {"x": XHTML, "epub": OPS, "opf": OPF, "svg": SVG}
+NS = {"x": XHTML, "epub": OPS, "opf": OPF, "svg": SVG, "dc": "http://purl.org/dc/elements/1.1/"}
 COVER_WIDTH = 1600
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Landmarks: (epub:type, the id of the heading that starts it, the label's key).
@@ -68,7 +68,8 @@ def document(project: Project, article: Content, context: templates.Context) -> 
                                   article.parts["refs"]]}]
     if project.translation:
         lang = project.translation.lang
-        blocks += [_header("translation", labels["translation"], ["translation-label"], lang=lang),
+        blocks += [_header("translation", context.translation_labels["translation"], ["translation-label"],
+                           lang=lang),
                    _raw(templates.render("partials/translation.html.j2", context, show_label=False))]
     return article.document(blocks, title=project.title)
 
@@ -257,7 +258,8 @@ def _last_page(package: _Package, first: int, last: int | None) -> None:
 
 
 def _metadata(package: _Package, metadata_xml: str) -> None:
-    """Replace pandoc's accessibility metadata with the project's, and add the printed source."""
+    """Replace pandoc's accessibility metadata with the project's, and add the printed source and
+    what refines each author (role, sorting, order, ORCID iD)."""
     metadata = package.opf.find("opf:metadata", NS)
     for meta in metadata.xpath('opf:meta[starts-with(@property, "schema:")]', namespaces=NS):
         metadata.remove(meta)
@@ -276,5 +278,6 @@ def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...
     _landmarks(package, context.labels)
     _cover_text(package, context)
     _last_page(package, context.project.journal.first_page, context.last_page)
-    _metadata(package, templates.render("epub/finishing.xml.j2", context))
+    creators = [str(identifier) for identifier in package.opf.xpath("opf:metadata/dc:creator/@id", namespaces=NS)]
+    _metadata(package, templates.render("epub/finishing.xml.j2", context, creators=creators))
     return package.zip()
