@@ -24,7 +24,7 @@ CACHE_FOLDER = ".sats-cache"
 TEMPLATES = TOOL_ROOT / "templates"
 STYLES = TOOL_ROOT / "styles"
 PRINT = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts", TEMPLATES / "print.html.j2",
-         STYLES / "print.css")
+         STYLES / "print.css", TEMPLATES / "pdf")
 # The EPUB marks the print edition's pages, so whatever shapes the print layout shapes it too.
 DEPENDENCIES = {
     "pdf": PRINT,
@@ -36,7 +36,7 @@ DEPENDENCIES = {
 }
 COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
-ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml")
+ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pyphen")  # pyphen: the hyphenation patterns
 
 
 def _files(path: Path) -> list[Path]:

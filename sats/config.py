@@ -385,10 +385,13 @@ def load(folder: Path) -> Project:
             read.mapping(keys, AUTHOR_KEYS)
             name = read.get((*keys, "name"), _text, required=True) or ""
             corresponding = bool(read.get((*keys, "corresponding"), _flag))
+            email = read.get((*keys, "email"), _text)
+            if corresponding and email is None:
+                read.problem((*keys, "corresponding"), f"a corresponding author needs an '{_name((*keys, 'email'))}'")
             authors.append(Author(
                 name=name,
                 affiliations=read.get((*keys, "affiliation"), _texts) or (),
-                email=read.get((*keys, "email"), _text, required=corresponding),
+                email=email,
                 orcid=read.get((*keys, "orcid"), _orcid),
                 corresponding=corresponding,
                 surname=read.get((*keys, "surname"), _text) or (name.split() or [""])[-1],

@@ -65,7 +65,8 @@ class Parsing:
     def __init__(self, manuscript: Manuscript, parsed: bytes | None = None) -> None:
         self.parsed, self._lang = parsed, manuscript.project.lang
         self._numbered = manuscript.project.number_sections
-        self._languages = {f"ref-{key}": str(entry["language"]) for key, entry in manuscript.bibliography.entries.items()
+        entries = manuscript.bibliography.entries
+        self._languages = {f"ref-{key}": str(entry["language"]) for key, entry in entries.items()
                            if LANG_TAG.match(str(entry.get("language", "")))}
         self._job = None if parsed is not None else pandoc.start(_arguments(manuscript), manuscript.markdown())
 
