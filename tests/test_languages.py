@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 from conftest import FIXTURES, Built, build
 from lxml import etree
 
-from sats import config, content, manuscript, pdf
+from sats import config, content, manuscript, pdf, validator
 from sats.cli import main
 from sats.errors import SatsError
 from sats.templates import labels
@@ -61,6 +62,15 @@ def structure(element: Any) -> list[Any]:
         if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
             found += [kid, *structure(kid)]
     return found
+
+
+def test_every_epub_passes_epubcheck(titles: dict[str, Built]) -> None:
+    """Creators refined with their role, order, sorting name and ORCID iD, labels and `lang` in
+    four languages: EPUBCheck finds neither errors nor warnings."""
+    runs = {name: subprocess.Popen(validator.command(built.epub), stdout=subprocess.PIPE, text=True,
+                                   stderr=subprocess.DEVNULL) for name, built in titles.items()}
+    assert {name: validator.messages(run.communicate()[0]) for name, run in runs.items()} == {
+        name: [] for name in titles}
 
 
 # Per title: the abstract's label, the keywords' label, the references' heading, the second
