@@ -215,6 +215,20 @@ def _landmarks(package: _Package, labels: dict[str, str]) -> None:
         link.text = labels[label]
 
 
+def _contents_languages(package: _Package) -> None:
+    """Mark each entry of the contents whose section is in another language (the second-language
+    abstract) with that language, as its heading is."""
+    nav = package.nav()
+    for link in nav.xpath('//x:nav[@epub:type="toc"]//x:a', namespaces=NS):
+        href, _, identifier = str(link.get("href")).partition("#")
+        if not identifier or href not in package.text():
+            continue
+        lang = package.tree(href).xpath(f'string(//*[@id="{identifier}"]/@lang)')
+        if lang and lang != nav.get("lang"):
+            link.set("lang", lang)
+            link.set(XML_LANG, lang)
+
+
 def _cover_text(package: _Package, context: templates.Context) -> None:
     """Give the cover image its text alternative."""
     project, labels = context.project, context.labels
@@ -276,6 +290,7 @@ def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...
     with stage("page marks"):
         _page_list(package, starts, context)
     _landmarks(package, context.labels)
+    _contents_languages(package)
     _cover_text(package, context)
     _last_page(package, context.project.journal.first_page, context.last_page)
     creators = [str(identifier) for identifier in package.opf.xpath("opf:metadata/dc:creator/@id", namespaces=NS)]

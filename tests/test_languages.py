@@ -101,6 +101,10 @@ def test_labels_and_languages_in_the_epub(titles: dict[str, Built], name: str) -
     (label,) = section.xpath("x:h1", namespaces=XHTML)
     assert (label.text, label.get("lang"), label.get(XML_LANG)) == (translation, second, second)
     assert section.get("lang") == second, "the second-language abstract, its title and keywords"
+    with zipfile.ZipFile(built.epub) as book:
+        nav = etree.fromstring(book.read("EPUB/nav.xhtml"))
+    (entry,) = nav.xpath("//x:a[@href='text/ch005.xhtml#translation']", namespaces=XHTML)
+    assert (entry.text, entry.get("lang"), entry.get(XML_LANG)) == (translation, second, second), "in the contents"
     phrase = "nb" if name == "en-US" else "en"
     phrases = epub_document(built, "ch002.xhtml").xpath("//x:span[@lang]", namespaces=XHTML)
     assert [(span.get("lang"), span.get(XML_LANG)) for span in phrases] == [(phrase, phrase)]
