@@ -24,11 +24,11 @@ CACHE_FOLDER = ".sats-cache"
 TEMPLATES = TOOL_ROOT / "templates"
 STYLES = TOOL_ROOT / "styles"
 PRINT = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts", TEMPLATES / "print.html.j2",
-         STYLES / "print.css")
+         STYLES / "print.css", TEMPLATES / "pdf")
 # The EPUB marks the print edition's pages, so whatever shapes the print layout shapes it too.
 DEPENDENCIES = {
     "pdf": PRINT,
-    "print": (*PRINT, TEMPLATES / "pdf", TEMPLATES / "reports"),
+    "print": (*PRINT, TEMPLATES / "reports"),
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
     # The JATS file and the deposit carry the print edition's last page.
     "jats": (*PRINT, TEMPLATES / "jats"),
@@ -36,7 +36,8 @@ DEPENDENCIES = {
 }
 COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
-ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pikepdf", "pillow")  # Pillow: LittleCMS
+# Pillow: LittleCMS; pyphen: the hyphenation patterns
+ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pikepdf", "pillow", "pyphen")
 
 
 def _files(path: Path) -> list[Path]:

@@ -83,7 +83,7 @@ def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Repo
     found: dict[Path, list[str]] = {}
     if pdf_path.is_file():
         problems += [Problem(message, pdf_path) for message in pdf_problems(pdf_path, project)]
-        furniture = (templates.author_names(project), project.short_title)
+        furniture = (templates.running_authors(project), project.short_title)
         found[pdf_path] = wordcheck.pdf_words(pdf_path.read_bytes(), project.journal.first_page, furniture)
         notes.append(f"{pdf_path}: page size, fonts, metadata, bookmarks and words checked")
     if epub_path.is_file():

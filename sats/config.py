@@ -18,9 +18,17 @@ from .errors import Problem, SatsError
 
 METADATA_FILE = "metadata.yaml"
 TOOL_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CSL = TOOL_ROOT / "styles" / "csl" / "norsk-apa-manual.csl"
+CSL_STYLES = TOOL_ROOT / "styles" / "csl"
 PAGE_SIZE = re.compile(r"^\d+(\.\d+)?mm \d+(\.\d+)?mm$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+# The languages the journal prints, as the article's or the second language; a primary subtag
+# alone (`en`) is read as the language too.
+LANGUAGES = ("nb-NO", "nn-NO", "sv-SE", "da-DK", "en-GB", "en-US")
+# The citation style when the metadata names none, by primary subtag: APA 7 with the journal's
+# Norwegian conventions for Norwegian; APA 7 in the article's own locale for the others.
+DEFAULT_CSL = {"nb": "norsk-apa-manual.csl", "nn": "norsk-apa-manual.csl"}
+APA_CSL = "apa.csl"
+ORCID = re.compile(r"^(?:https://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
 
 @dataclass(frozen=True)
@@ -28,8 +36,22 @@ class Author:
     """An author as printed on the first page."""
 
     name: str
-    affiliation: str | None = None
+    affiliations: tuple[str, ...] = ()
     email: str | None = None
+    orcid: str | None = None  # the bare iD, 0000-0002-1825-0097, its check digit verified
+    corresponding: bool = False
+    surname: str = ""  # as the running head prints it; by default the name's last word
+
+    @property
+    def orcid_url(self) -> str | None:
+        """The iD as ORCID asks it to be shown and linked: https://orcid.org/…"""
+        return f"https://orcid.org/{self.orcid}" if self.orcid else None
+
+    @property
+    def file_as(self) -> str:
+        """The name as catalogues sort it: «Surname, Given names»."""
+        given = self.name.removesuffix(self.surname).strip()
+        return f"{self.surname}, {given}" if given else self.surname
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,7 @@ class Project:
     translation: Translation | None = None
     press: Press = field(default_factory=Press)
     crossref: Crossref = field(default_factory=Crossref)
+    number_sections: bool = False
     source_files: tuple[Path, ...] = field(default=())
 
     def file(self, edition: str) -> str:
@@ -245,6 +268,32 @@ def _words(value: Any) -> tuple[str, ...]:
     return tuple(_text(item) for item in value)
 
 
+def _texts(value: Any) -> tuple[str, ...]:
+    return _words(value) if isinstance(value, list) else (_text(value),)
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("must be true or false")
+    return value
+
+
+def _orcid(value: Any) -> str:
+    """An ORCID iD, bare or as its URL, whose last character is its ISO 7064 11,2 check digit."""
+    match = ORCID.match(_text(value))
+    if not match:
+        raise ValueError("must be an ORCID iD such as 0000-0002-1825-0097")
+    identifier = match.group(1)
+    total = 0
+    for digit in identifier[:-1].replace("-", ""):
+        total = (total + int(digit)) * 2
+    check = (12 - total % 11) % 11
+    expected = "X" if check == 10 else str(check)
+    if identifier[-1] != expected:
+        raise ValueError(f"has a wrong check digit (it would end in {expected})")
+    return identifier
+
+
 def _date(value: Any) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
@@ -258,6 +307,8 @@ def _lang(value: Any) -> str:
     tag = _text(value)
     if not LANG_TAG.match(tag):
         raise ValueError("must be a language tag such as nb-NO or en")
+    if tag not in LANGUAGES and tag not in {known.split("-")[0] for known in LANGUAGES}:
+        raise ValueError(f"must be one of the journal's languages: {', '.join(LANGUAGES)}")
     return tag
 
 
@@ -327,8 +378,14 @@ def _node_lines(node: yaml.Node, keys: tuple[Any, ...] = ()) -> dict[tuple[Any, 
 TOP_KEYS = {
     "title", "short-title", "lang", "author", "contact", "date", "doi", "license", "journal",
     "article-type", "section", "keywords", "abstract", "translation", "body", "notes",
-    "bibliography", "csl", "page-size", "slug", "print", "crossref",
+    "bibliography", "csl", "page-size", "slug", "print", "crossref", "number-sections",
 }
+AUTHOR_KEYS = {"name", "surname", "affiliation", "email", "orcid", "corresponding"}
+
+
+def default_csl(lang: str) -> Path:
+    """The citation style for an article in `lang` whose metadata names none."""
+    return CSL_STYLES / DEFAULT_CSL.get(lang.split("-")[0], APA_CSL)
 
 
 def load(folder: Path) -> Project:
@@ -350,11 +407,19 @@ def load(folder: Path) -> Project:
     else:
         for index, _ in enumerate(raw_authors):
             keys = ("author", index)
-            read.mapping(keys, {"name", "affiliation", "email"})
+            read.mapping(keys, AUTHOR_KEYS)
+            name = read.get((*keys, "name"), _text, required=True) or ""
+            corresponding = bool(read.get((*keys, "corresponding"), _flag))
+            email = read.get((*keys, "email"), _text)
+            if corresponding and email is None:
+                read.problem((*keys, "corresponding"), f"a corresponding author needs an '{_name((*keys, 'email'))}'")
             authors.append(Author(
-                name=read.get((*keys, "name"), _text, required=True) or "",
-                affiliation=read.get((*keys, "affiliation"), _text),
-                email=read.get((*keys, "email"), _text),
+                name=name,
+                affiliations=read.get((*keys, "affiliation"), _texts) or (),
+                email=email,
+                orcid=read.get((*keys, "orcid"), _orcid),
+                corresponding=corresponding,
+                surname=read.get((*keys, "surname"), _text) or (name.split() or [""])[-1],
             ))
 
     journal = None
@@ -420,7 +485,7 @@ def load(folder: Path) -> Project:
     short_title = read.get(("short-title",), _text) or title
     lang = read.get(("lang",), _lang, required=True)
     date = read.get(("date",), _date, required=True)
-    csl = read.file(("csl",)) if "csl" in data else DEFAULT_CSL
+    csl = read.file(("csl",)) if "csl" in data else default_csl(lang or "")
     body = read.file(("body",), required=True)
     notes = read.file(("notes",))
     abstract = read.file(("abstract",))
@@ -429,11 +494,12 @@ def load(folder: Path) -> Project:
     page_size = read.get(("page-size",), _page_size) or "170mm 240mm"
     scalars = {key: read.get((key,), _text) for key in ("contact", "doi", "article-type", "section")}
     keywords = read.get(("keywords",), _words) or ()
+    number_sections = bool(read.get(("number-sections",), _flag))
     if read.problems:
         raise SatsError(*read.problems)
     assert title and lang and date and journal and body and bibliography and csl
     if not slug:
-        slug = slugify(f"{authors[0].name.split()[-1]} {date.year} {short_title}")
+        slug = slugify(f"{authors[0].surname} {date.year} {short_title}")
     sources = tuple(p for p in (path, body, notes, abstract, bibliography, csl,
                                 translation.abstract if translation else None, press.profile) if p)
     return Project(
@@ -461,5 +527,6 @@ def load(folder: Path) -> Project:
         translation=translation,
         press=press,
         crossref=crossref,
+        number_sections=number_sections,
         source_files=sources,
     )

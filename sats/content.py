@@ -12,6 +12,7 @@ from typing import Any
 from lxml import html as lxml_html
 
 from . import pandoc
+from .config import LANG_TAG
 from .errors import SatsError
 from .manuscript import Manuscript, resource_problem
 
@@ -63,6 +64,10 @@ class Parsing:
 
     def __init__(self, manuscript: Manuscript, parsed: bytes | None = None) -> None:
         self.parsed, self._lang = parsed, manuscript.project.lang
+        self._numbered = manuscript.project.number_sections
+        entries = manuscript.bibliography.entries
+        self._languages = {f"ref-{key}": str(entry["language"]) for key, entry in entries.items()
+                           if LANG_TAG.match(str(entry.get("language", "")))}
         self._job = None if parsed is not None else pandoc.start(_arguments(manuscript), manuscript.markdown())
 
     def result(self) -> Content:
@@ -70,7 +75,35 @@ class Parsing:
         if self._job is not None:
             self.parsed = self._job.result()
         assert self.parsed is not None
-        return _content(json.loads(self.parsed), self._lang)
+        article = _content(json.loads(self.parsed), self._lang)
+        _mark_reference_languages(article.parts["refs"], self._languages)
+        if self._numbered:
+            _number_sections(article.parts["body"])
+        return article
+
+
+def _mark_reference_languages(references: list[Block], languages: dict[str, str]) -> None:
+    """Give each reference whose entry names its language (CSL `language`, BibLaTeX `langid`)
+    that language, for hyphenation and for readers."""
+    for entry in references:
+        attributes = entry["c"][0] if entry["t"] == "Div" else None
+        if attributes and attributes[0] in languages:
+            attributes[2].append(["lang", languages[attributes[0]]])
+
+
+def _number_sections(body: list[Block]) -> None:
+    """Number the headings of the body's three levels («2.1»), in the text itself, so that both
+    editions, their navigation and the word check print the same; `{-}` leaves one unnumbered."""
+    numbers = [0, 0, 0]
+    for block in body:
+        if block["t"] != "Header" or "unnumbered" in block["c"][1][1] or block["c"][0] > len(numbers):
+            continue
+        level = block["c"][0]
+        numbers[level - 1] += 1
+        numbers[level:] = [0] * (len(numbers) - level)
+        label = ".".join(str(number) for number in numbers[:level])
+        block["c"][2][:0] = [{"t": "Span", "c": [["", ["section-number"], []], [{"t": "Str", "c": label}]]},
+                             {"t": "Space"}]
 
 
 def parse(manuscript: Manuscript) -> Content:

@@ -24,7 +24,7 @@ OPS = "http://www.idpf.org/2007/ops"
 OPF = "http://www.idpf.org/2007/opf"
 SVG = "http://www.w3.org/2000/svg"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-NS = {"x": XHTML, "epub": OPS, "opf": OPF, "svg": SVG}
+NS = {"x": XHTML, "epub": OPS, "opf": OPF, "svg": SVG, "dc": "http://purl.org/dc/elements/1.1/"}
 COVER_WIDTH = 1600
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 # Landmarks: (epub:type, the id of the heading that starts it, the label's key).
@@ -68,7 +68,8 @@ def document(project: Project, article: Content, context: templates.Context) -> 
                                   article.parts["refs"]]}]
     if project.translation:
         lang = project.translation.lang
-        blocks += [_header("translation", labels["translation"], ["translation-label"], lang=lang),
+        blocks += [_header("translation", context.translation_labels["translation"], ["translation-label"],
+                           lang=lang),
                    _raw(templates.render("partials/translation.html.j2", context, show_label=False))]
     return article.document(blocks, title=project.title)
 
@@ -214,6 +215,20 @@ def _landmarks(package: _Package, labels: dict[str, str]) -> None:
         link.text = labels[label]
 
 
+def _contents_languages(package: _Package) -> None:
+    """Mark each entry of the contents whose section is in another language (the second-language
+    abstract) with that language, as its heading is."""
+    nav = package.nav()
+    for link in nav.xpath('//x:nav[@epub:type="toc"]//x:a', namespaces=NS):
+        href, _, identifier = str(link.get("href")).partition("#")
+        if not identifier or href not in package.text():
+            continue
+        lang = package.tree(href).xpath(f'string(//*[@id="{identifier}"]/@lang)')
+        if lang and lang != nav.get("lang"):
+            link.set("lang", lang)
+            link.set(XML_LANG, lang)
+
+
 def _cover_text(package: _Package, context: templates.Context) -> None:
     """Give the cover image its text alternative."""
     project, labels = context.project, context.labels
@@ -257,7 +272,8 @@ def _last_page(package: _Package, first: int, last: int | None) -> None:
 
 
 def _metadata(package: _Package, metadata_xml: str) -> None:
-    """Replace pandoc's accessibility metadata with the project's, and add the printed source."""
+    """Replace pandoc's accessibility metadata with the project's, and add the printed source and
+    what refines each author (role, sorting, order, ORCID iD)."""
     metadata = package.opf.find("opf:metadata", NS)
     for meta in metadata.xpath('opf:meta[starts-with(@property, "schema:")]', namespaces=NS):
         metadata.remove(meta)
@@ -274,7 +290,9 @@ def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...
     with stage("page marks"):
         _page_list(package, starts, context)
     _landmarks(package, context.labels)
+    _contents_languages(package)
     _cover_text(package, context)
     _last_page(package, context.project.journal.first_page, context.last_page)
-    _metadata(package, templates.render("epub/finishing.xml.j2", context))
+    creators = [str(identifier) for identifier in package.opf.xpath("opf:metadata/dc:creator/@id", namespaces=NS)]
+    _metadata(package, templates.render("epub/finishing.xml.j2", context, creators=creators))
     return package.zip()

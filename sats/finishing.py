@@ -20,7 +20,8 @@ from .artwork import Artwork, Catalogue
 from .config import Press
 from .errors import SatsError
 
-PDFUA_XMP = templates.TEMPLATES / "pdf" / "pdfua.xmp"  # PDF/UA-1 identification, with its PDF/A schema
+# PDF/UA-1 identification, with the extension schemas PDF/A asks for it and for the authors' iDs
+PDFUA_XMP = templates.TEMPLATES / "pdf" / "pdfua.xmp"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDF = f"{{{RDF_NS}}}RDF"
 # What only the archival PDF claims: PDF/A, PDF/UA, and the schema PDF/A asks for the latter.
@@ -76,14 +77,18 @@ def _label_pages(document: pikepdf.Pdf, first_page: int) -> None:
         Nums=pikepdf.Array([0, pikepdf.Dictionary(S=pikepdf.Name.D, St=first_page)]))
 
 
-def archival(data: bytes, first_page: int) -> bytes:
+def archival(data: bytes, first_page: int, orcids: tuple[str, ...] = ()) -> bytes:
     """Finish the tagged PDF/A-2a and PDF/UA-1 PDF: page labels, running heads and folios as
-    artifacts, and the tree of the notes' identifiers."""
+    artifacts, the tree of the notes' identifiers, and the authors' ORCID iDs (`orcids`, one
+    for each author, empty for one without) in the XMP metadata."""
     with _open(data) as document:
         _label_pages(document, first_page)
         _margins_as_artifacts(document)
         _identifier_tree(document)
         _identify_pdfua(document)
+        if any(orcids):
+            authors = etree.fromstring(templates.render("pdf/authors.xmp.j2", orcids=orcids))
+            _edit_xmp(document, lambda rdf: rdf.extend(authors))
         return _save(document)
 
 

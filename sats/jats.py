@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from . import pandoc, templates
 from .bibliography import Bibliography
-from .config import Author, Project
+from .config import Project
 from .content import ANCHOR, Block, Content
 
 VERSION = "1.1"
@@ -59,30 +59,14 @@ def contributors(project: Project) -> tuple[list[Contributor], list[str]]:
     people = []
     for author in project.authors:
         numbers = []
-        for affiliation in _affiliations(author):
+        for affiliation in author.affiliations:
             if affiliation not in affiliations:
                 affiliations.append(affiliation)
             numbers.append(affiliations.index(affiliation) + 1)
-        given, surname = _name_parts(author)
-        people.append(Contributor(surname, given, getattr(author, "orcid", None), author.email, tuple(numbers),
-                                  bool(getattr(author, "corresponding", False))))
+        given = author.name.removesuffix(author.surname).strip() or None
+        people.append(Contributor(author.surname, given, author.orcid, author.email, tuple(numbers),
+                                  author.corresponding))
     return people, affiliations
-
-
-def _affiliations(author: Author) -> tuple[str, ...]:
-    many = getattr(author, "affiliations", None)
-    if many is not None:
-        return tuple(many)
-    return (author.affiliation,) if author.affiliation else ()
-
-
-def _name_parts(author: Author) -> tuple[str | None, str]:
-    """Given names and surname: as the metadata names them, or else the last word is the surname."""
-    family = getattr(author, "family", None)
-    if family:
-        return getattr(author, "given", None), family
-    given, _, surname = author.name.rpartition(" ")
-    return given or None, surname
 
 
 def _without_anchors(node: Any) -> Any:

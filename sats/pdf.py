@@ -20,6 +20,13 @@ from .timing import stage
 LOGGER = logging.getLogger("sats.pdf")
 
 
+# Hyphenation patterns by the dictionary name pyphen makes of a `lang`, where pyphen's own are
+# not the best: English takes the US patterns (Liang's, with the TUGboat exceptions) for British
+# spelling too, because pyphen's en_GB patterns, like TeX's British ones they come from, break
+# words where no dictionary does (bey-ond, respon-ded, evid-ence). The Norwegian, Swedish and
+# Danish patterns are pyphen's own (tests/test_languages.py holds each to dictionary words).
+HYPHENATION = {"en": "en_US", "en_GB": "en_US"}
+
 # Elements whose text is not the author's running text: note calls and note back-links.
 NOT_TEXT_ROLES = ("doc-noteref", "doc-backlink")
 NEAREST_ANCHORS = 8
@@ -110,6 +117,22 @@ def _engine(roots: tuple[Path, ...] = ()) -> Iterator[Any]:
         raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
 
 
+def _hyphenation_patterns() -> None:
+    """Give WeasyPrint the patterns of HYPHENATION: it finds them by name in pyphen's table."""
+    import pyphen
+
+    for name, source in HYPHENATION.items():
+        pyphen.LANGUAGES[name] = pyphen.LANGUAGES[source]
+
+
+def hyphenation(lang: str) -> Any:
+    """The pyphen dictionary WeasyPrint hyphenates `lang` with (a tag such as en-GB)."""
+    import pyphen
+
+    _hyphenation_patterns()
+    return pyphen.Pyphen(lang=pyphen.language_fallback(lang.replace("-", "_")))
+
+
 def load() -> None:
     """Load WeasyPrint (half a second): the build calls this while pandoc parses in its own
     process, on the main thread, so that a failed import is the build's own error."""
@@ -122,6 +145,7 @@ def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int) -> An
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
     import weasyprint
 
+    _hyphenation_patterns()
     with _engine(roots) as fetcher, stage("layout"):
         return weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
 
@@ -145,7 +169,7 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
     from . import finishing
 
     with stage("finishing"):
-        archival = finishing.archival(data, edition.first_page)
+        archival = finishing.archival(data, edition.first_page, edition.orcids)
     with stage("page starts"):
         starts = _page_starts(document)
     return Pdf(archival, starts)
@@ -153,11 +177,12 @@ def write(document: Any, *, identifier: str, edition: Edition | None = None) -> 
 
 @dataclass(frozen=True)
 class Edition:
-    """A print edition: its first page number, and where it is printed (the PDF's subject, once
-    the layout knows the last page)."""
+    """A print edition: its first page number, where it is printed (the PDF's subject, once the
+    layout knows the last page), and its authors' ORCID iDs, in order ('' for an author without)."""
 
     first_page: int
     printed_in: str
+    orcids: tuple[str, ...] = ()
 
 
 class _Flow:

@@ -72,6 +72,8 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
         labels=labels,
         translation_labels=templates.labels(project.translation.lang) if project.translation else labels,
         authors=templates.author_names(project),
+        running_authors=templates.running_authors(project),
+        affiliations=templates.affiliation_marks(project.authors),
         parts={name: Markup(html) for name, html in parts.items()},
         last_page=last_page,
         source=printed_in(project, last_page),
@@ -102,7 +104,8 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
     elif last is not None and produced != last:
         LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
                        project.metadata_file.name, produced, last)
-    edition = pdf.Edition(first, printed_in(project, produced))
+    edition = pdf.Edition(first, printed_in(project, produced),
+                          tuple(author.orcid_url or "" for author in project.authors))
     return pdf.write(document, identifier=project.doi or project.slug, edition=edition), produced, html
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
-from .config import TOOL_ROOT, Project
+from .config import TOOL_ROOT, Author, Project
 from .errors import SatsError
 
 TEMPLATES = TOOL_ROOT / "templates"
@@ -20,11 +22,27 @@ TEMPLATES = TOOL_ROOT / "templates"
 @functools.cache
 def environment() -> jinja2.Environment:
     """The template environment: strict about undefined names, escaping everything."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: not (name or "").endswith(".txt.j2"),  # plain-text reports are not markup
     )
+    env.filters["fields"] = pattern_fields
+    return env
+
+
+FIELD = re.compile(r"\{([a-z]+)\}")
+
+
+def pattern_fields(pattern: str) -> Iterator[tuple[str, str]]:
+    """A label pattern («årgang {volume}») as (text, field) pairs, the last field empty; a space
+    between a word and a field does not break («årgang 79» stays on one line)."""
+    pieces = FIELD.split(pattern)
+    for index in range(0, len(pieces), 2):
+        text, field = pieces[index], pieces[index + 1] if index + 1 < len(pieces) else ""
+        if field and re.search(r"\w $", text):
+            text = text[:-1] + "\u00a0"
+        yield text, field
 
 
 @functools.cache
@@ -48,8 +66,31 @@ def labels(lang: str) -> dict[str, str]:
 
 
 def author_names(project: Project) -> str:
-    """The authors' names as the running head and the cover print them: «A og B»."""
+    """The authors' names in full, as the cover prints them: «A og B»."""
     return f" {labels(project.lang)['and']} ".join(author.name for author in project.authors)
+
+
+def running_authors(project: Project) -> str:
+    """The authors as the running head prints them: one author's full name, two surnames joined
+    by «and», from three the first surname and «et al.», in the article's language."""
+    words, authors = labels(project.lang), project.authors
+    if len(authors) == 1:
+        return authors[0].name
+    if len(authors) == 2:
+        return f" {words['and']} ".join(author.surname for author in authors)
+    return f"{authors[0].surname} {words['et-al']}"
+
+
+def affiliation_marks(authors: tuple[Author, ...]) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+    """The affiliations in order of first mention and each author's numbers among them; none
+    when the authors all share the same affiliations, which are then printed once."""
+    if len({author.affiliations for author in authors}) <= 1:
+        return (), tuple(() for _ in authors)
+    listed: list[str] = []
+    for author in authors:
+        listed += [name for name in author.affiliations if name not in listed]
+    return tuple(listed), tuple(tuple(sorted(listed.index(name) + 1 for name in author.affiliations))
+                              for author in authors)
 
 
 @dataclass(frozen=True)
@@ -59,7 +100,9 @@ class Context:
     project: Project
     labels: dict[str, str]
     translation_labels: dict[str, str]  # the second language's, for its abstract
-    authors: str  # the names as the cover and the running heads print them
+    authors: str  # the names in full, as the cover prints them
+    running_authors: str  # the names as the running heads print them
+    affiliations: tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]  # listed, and each author's marks
     parts: dict[str, Markup]  # the article's HTML parts: abstract, body, translation, refs
     last_page: int | None  # None until the layout knows it
     source: str  # where the article is printed: journal, volume, issue, year, pages

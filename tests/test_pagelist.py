@@ -10,7 +10,7 @@ import pytest
 from conftest import Built
 from lxml import etree
 
-from sats.templates import author_names
+from sats.templates import running_authors
 from sats.wordcheck import pdf_pages
 
 X = "http://www.w3.org/1999/xhtml"
@@ -68,7 +68,7 @@ def _check_pages(built: Built) -> tuple[int, list[int]]:
     book = PagedEpub(built)
     project = built.project
     pages = pdf_pages(built.pdf.read_bytes(), project.journal.first_page,
-                      (author_names(project), project.short_title))
+                      (running_authors(project), project.short_title))
     after_links = []
     for number, page in enumerate(pages, project.journal.first_page):
         before, after = book.around(str(number))

@@ -107,7 +107,7 @@ def test_without_a_last_page_the_layout_prints_its_own(tmp_path: Path) -> None:
 def test_a_one_page_article_prints_its_page_alone(mini: Built) -> None:
     assert mini.project.journal.last_page is None
     (first_page,) = page_texts(mini)
-    assert re.search(r"pages? 41\b(?!–)", first_page), first_page
+    assert re.search(r"\bp\. 41\b(?!–)", first_page), first_page
 
 
 def test_build_reports_the_page_range(mini: Built, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
