@@ -36,7 +36,8 @@ DEPENDENCIES = {
 }
 COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
-ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pikepdf", "pillow")  # Pillow: LittleCMS
+ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pikepdf", "pillow",  # Pillow: LittleCMS
+           "ziamath", "latex2mathml")
 
 
 def _files(path: Path) -> list[Path]:
