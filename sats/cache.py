@@ -36,8 +36,9 @@ DEPENDENCIES = {
 }
 COVER = (STYLES / "cover.css", STYLES / "fonts")  # and the cover's HTML
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
-# Pillow: LittleCMS; pyphen: the hyphenation patterns
-ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pikepdf", "pillow", "pyphen")
+# Pillow: LittleCMS; pyphen: the hyphenation patterns; ziamath and latex2mathml: the formulas
+ENGINES = ("pypandoc-binary", "weasyprint", "pypdfium2", "lxml", "pikepdf", "pillow", "pyphen", "ziamath",
+           "latex2mathml")
 
 
 def _files(path: Path) -> list[Path]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from . import pandoc
+from . import mathematics, pandoc
 from .config import LANG_TAG
 from .errors import SatsError
 from .manuscript import Manuscript, resource_problem
@@ -33,6 +33,7 @@ class Content:
     parts: dict[str, list[Block]]
     api_version: list[int]
     lang: str
+    formulas: bool = False  # whether it has any TeX math: most articles have none, and no work for it
 
     def document(self, blocks: list[Block], **meta: str) -> str:
         """A pandoc JSON document of `blocks`, for a writer."""
@@ -75,7 +76,7 @@ class Parsing:
         if self._job is not None:
             self.parsed = self._job.result()
         assert self.parsed is not None
-        article = _content(json.loads(self.parsed), self._lang)
+        article = _content(json.loads(self.parsed), self._lang, mathematics.any_in(self.parsed))
         _mark_reference_languages(article.parts["refs"], self._languages)
         if self._numbered:
             _number_sections(article.parts["body"])
@@ -111,17 +112,18 @@ def parse(manuscript: Manuscript) -> Content:
     return Parsing(manuscript).result()
 
 
-def _content(document: dict[str, Any], lang: str) -> Content:
+def _content(document: dict[str, Any], lang: str, formulas: bool) -> Content:
     parts: dict[str, list[Block]] = {name: [] for name in PARTS}
     for block in document["blocks"]:
         if block["t"] == "Div" and block["c"][0][0] in parts:
             parts[block["c"][0][0]] = block["c"][1]
+    parts = mathematics.number(parts) if formulas else parts
     anchors = 0
     for node in walk(list(parts.values())):
         if node.get("t") in ("Para", "Plain"):
             anchors += 1
             node["c"].insert(0, {"t": "Span", "c": [["", [], [[ANCHOR, f"p{anchors}"]]], []]})
-    return Content(parts, document["pandoc-api-version"], lang)
+    return Content(parts, document["pandoc-api-version"], lang, formulas)
 
 
 def walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -193,11 +195,12 @@ def _block_digest(block: Block) -> str:
 
 def html_parts(content: Content) -> dict[str, str]:
     """Each part of the article as an HTML fragment for the templates: notes at their calls (for
-    the page foot), sections one level below the article's title. One pandoc run writes every
-    block not written by the last call."""
+    the page foot), formulas drawn, sections one level below the article's title. One pandoc run
+    writes every block not written by the last call."""
     parts = {name: [(_block_digest(block), block) for block in _notes_in_place(content.parts[name])]
              for name in PARTS}
-    new = {key: block for blocks in parts.values() for key, block in blocks if key not in _BLOCK_HTML}
+    new = {key: mathematics.drawn(block) if content.formulas else block for blocks in parts.values()
+           for key, block in blocks if key not in _BLOCK_HTML}
     if new:
         divs = [{"t": "Div", "c": [[f"sats-block-{number}", [], []], [block]]}
                 for number, block in enumerate(new.values())]

@@ -10,7 +10,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import images, pagebreaks, pandoc, pdf, templates
+from . import images, mathematics, pagebreaks, pandoc, pdf, templates
 from .config import TOOL_ROOT, Project
 from .content import Block, Content, check_resources
 from .pdf import PageStart
@@ -102,7 +102,7 @@ def start(project: Project, article: Content, context: templates.Context, cover_
     work = Path(folder.name)
     (work / "cover.png").write_bytes(cover_image)
     (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", context), encoding="utf-8")
-    args = ["--from=json", "--to=epub3", "--split-level=1", "--epub-title-page=false",
+    args = ["--from=json", "--to=epub3", "--mathml", "--split-level=1", "--epub-title-page=false",
             f"--css={STYLES / 'epub.css'}", f"--epub-cover-image={work / 'cover.png'}",
             f"--epub-metadata={work / 'metadata.xml'}",
             *(f"--epub-embed-font={STYLES / 'fonts' / name}" for name in EPUB_FONTS),
@@ -166,13 +166,16 @@ class _Package:
 
 
 def _finish_documents(package: _Package, labels: dict[str, str]) -> None:
-    """Number the notes through the whole book, link each note back to its call, and give
-    every element marked with `lang` the `xml:lang` that XHTML reading systems read."""
+    """Number the notes through the whole book, link each note back to its call, give
+    every element marked with `lang` the `xml:lang` that XHTML reading systems read, and set
+    each formula in MathML."""
     number = 0
     for href in package.spine():
         tree = package.tree(href)
         for element in tree.xpath("//*[@lang][not(@xml:lang)]"):
             element.set(XML_LANG, element.get("lang"))
+        if mathematics.in_epub(tree):
+            _declare(package, href, "mathml")
         calls = tree.xpath('//x:a[@role="doc-noteref"]', namespaces=NS)
         for call in calls:
             number += 1
@@ -186,6 +189,16 @@ def _finish_documents(package: _Package, labels: dict[str, str]) -> None:
             back.tail = " " + (target.text or "")
             target.text = None
             target.insert(0, back)
+
+
+def _declare(package: _Package, href: str, feature: str) -> None:
+    """Declare in the manifest that the document `href` holds `feature` (MathML), and no longer
+    SVG if none is left in it."""
+    (item,) = package.opf.xpath(f'opf:manifest/opf:item[@href="{href}"]', namespaces=NS)
+    features = set((item.get("properties") or "").split()) | {feature}
+    if not package.tree(href).xpath("//svg:svg", namespaces=NS):
+        features.discard("svg")
+    item.set("properties", " ".join(sorted(features)))
 
 
 def _title_page(package: _Package) -> None:

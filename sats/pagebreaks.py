@@ -13,6 +13,7 @@ from .pdf import NOT_TEXT_ROLES, PageStart
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
+MATH = "{http://www.w3.org/1998/Math/MathML}math"
 # Elements whose edges part words: the text of one never runs into the next.
 BLOCK_NAMES = ("address", "article", "aside", "blockquote", "body", "dd", "div", "dl", "dt", "figcaption",
                "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "nav", "ol", "p",
@@ -52,7 +53,8 @@ class _Document:
         self.starts[element] = len(self.slots)
         if isinstance(element.tag, str):
             role = element.get("role")
-            flow = None if role in NOT_TEXT_ROLES else in_note or role in NOTES
+            # Formulas are drawn in print, with no text to count: neither are they text here.
+            flow = None if role in NOT_TEXT_ROLES or element.tag == MATH else in_note or role in NOTES
             inner_block = element if element.tag in BLOCKS else block
             inner = (*whole, element) if element.tag in WHOLE else whole
             self.slots.append(_Slot(element, False, inner_block, inner, flow))

@@ -21,6 +21,7 @@ from . import (
     finishing,
     jats,
     manuscript,
+    mathematics,
     pdf,
     preflight,
     templates,
@@ -214,6 +215,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         article = parsing.result()
         if kept is None and parsing.parsed is not None:
             cache.keep(output, project, cache.PARSED, digest, parsing.parsed)
+        mathematics.check(article, source)
         parts = content.html_parts(article)
     made: dict[str, bytes] = {}
     html, press = None, None

@@ -17,6 +17,7 @@ import weasyprint
 from weasyprint.formatting_structure import boxes
 from weasyprint.pdf import tags
 
+from . import mathematics
 from .errors import SatsError
 
 WRITTEN_FOR = "70.0"
@@ -28,8 +29,9 @@ if weasyprint.__version__ != WRITTEN_FOR:
 @contextmanager
 def tagging_languages_and_notes() -> Iterator[None]:
     """While WeasyPrint tags the PDF: give each structure element of an element in another
-    language its `/Lang` (WeasyPrint writes only the document's), and tag notes as `/Note`
-    with an `/ID`, as PDF/UA asks."""
+    language its `/Lang` (WeasyPrint writes only the document's), tag notes as `/Note`
+    with an `/ID`, as PDF/UA asks, and formulas as `/Formula` (their TeX, the SVG's title,
+    is the `/Alt` WeasyPrint gives a figure)."""
     build = tags._build_box_tree
     identifiers: set[str] = set()
 
@@ -46,6 +48,8 @@ def tagging_languages_and_notes() -> Iterator[None]:
                     identifier += "+"
                 identifiers.add(identifier)
                 element["ID"] = pydyf.String(identifier)
+            if own and mathematics.is_formula(source):
+                element["S"] = "/Formula"
             yield element
 
     tags._build_box_tree = tagged
