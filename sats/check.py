@@ -80,7 +80,8 @@ def notes_off_their_page(path: Path, first_page: int) -> list[str]:
         if names is None or "/Dests" not in names:
             return []
         destinations = pikepdf.NameTree(names.Dests)
-        pages: dict[tuple[int, int], int] = {page.obj.objgen: number for number, page in enumerate(pdf.pages, first_page)}
+        pages: dict[tuple[int, int], int] = {page.obj.objgen: number
+                                             for number, page in enumerate(pdf.pages, first_page)}
         for number, page in enumerate(pdf.pages, first_page):
             for annotation in page.get("/Annots", []):
                 name = str(annotation.get("/Dest", ""))
