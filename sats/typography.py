@@ -99,17 +99,18 @@ class Fault:
 class Fixes:
     """What the next layout changes, only where a fault was found: words the layout may not
     hyphenate (paragraph anchor, word), blocks set tighter or allowed to break a word anywhere,
-    and notes whose call's whole paragraph moves with them."""
+    paragraphs that begin a page (to keep a note's call and the note together), and room for a
+    note taller than the notes may take."""
 
     unhyphenated: frozenset[tuple[str, str]] = frozenset()
     tighter: frozenset[str] = frozenset()
     breakable: frozenset[str] = frozenset()
-    notes_by_block: frozenset[str] = frozenset()
+    new_page: frozenset[str] = frozenset()
     long_notes: bool = False  # the notes may take most of a page, for a note taller than they may now
 
     def __or__(self, other: Fixes) -> Fixes:
         return Fixes(self.unhyphenated | other.unhyphenated, self.tighter | other.tighter,
-                     self.breakable | other.breakable, self.notes_by_block | other.notes_by_block,
+                     self.breakable | other.breakable, self.new_page | other.new_page,
                      self.long_notes or other.long_notes)
 
 
@@ -228,18 +229,18 @@ def _notes_off_their_page(layout: Layout) -> Iterator[Fault]:
         if call == placed:
             continue
         where = f"page {placed + number}" if placed is not None else "no page"
-        lines = [line for line in layout.lines if line.in_note and line.block == note]
-        height = sum(line.bottom - line.top for line in lines)
+        height = sum(line.bottom - line.top for line in layout.lines if line.in_note and line.block == note)
         room = min((page.note_room for page in layout.pages if page.notes), default=float("inf"))
         too_tall = f"; it is {height:.0f} pt tall, the notes may take {room:.0f} pt" if height > room else ""
+        calling = next((line.block for line in layout.lines if note in line.calls), "")
         yield Fault("note off its page", (call if call is not None else placed or 0) + number,
                     f"note {note.removeprefix('fn')}", f"its call is here, the note on {where}{too_tall}",
-                    note, "long" if too_tall else "")
+                    calling, "long" if too_tall else "")
 
 
 def fixes(faults: tuple[Fault, ...]) -> Fixes:
     """What a new layout changes to mend the hard faults (and loose lines), each where it was found."""
-    unhyphenated, tighter, breakable, notes = set(), set(), set(), set()
+    unhyphenated, tighter, breakable, new_page = set(), set(), set(), set()
     long_notes = False
     for fault in faults:
         if fault.kind in ("hyphen across a page", "hyphen ladder"):
@@ -250,10 +251,11 @@ def fixes(faults: tuple[Fault, ...]) -> Fixes:
             breakable.add(fault.block)
         elif fault.kind in ("widow", "orphan", "loose", "runt"):
             tighter.add(fault.block)
-        elif fault.kind == "note off its page":
-            long_notes = long_notes or fault.word == "long"
-            notes.add(fault.block)  # (WeasyPrint 70 fails on footnote-policy: block here)
-    return Fixes(frozenset(unhyphenated), frozenset(tighter), frozenset(breakable), frozenset(notes), long_notes)
+        elif fault.kind == "note off its page" and fault.word == "long":
+            long_notes = True
+        elif fault.kind == "note off its page" and fault.block:
+            new_page.add(fault.block)
+    return Fixes(frozenset(unhyphenated), frozenset(tighter), frozenset(breakable), frozenset(new_page), long_notes)
 
 
 def better(faults: tuple[Fault, ...], than: tuple[Fault, ...]) -> bool:
@@ -291,7 +293,7 @@ def summary(faults: tuple[Fault, ...]) -> str:
 
 
 # The classes print.css gives the fixes (each within a small, stated limit).
-WHOLE, TIGHT, BREAKABLE, NOTE_WITH_BLOCK = "fix-whole", "fix-tight", "fix-breakable", "fix-note-with-block"
+WHOLE, TIGHT, BREAKABLE, NEW_PAGE = "fix-whole", "fix-tight", "fix-breakable", "fix-new-page"
 LONG_NOTES = "fix-long-notes"
 
 
@@ -305,20 +307,15 @@ def apply(html: str, fixes: Fixes) -> str:
         anchor = span.get(ANCHOR)
         if anchor and span.getparent() is not None:
             blocks.setdefault(anchor, span.getparent())
-    for key in fixes.tighter | fixes.breakable:
-        block = blocks.get(key) if key in blocks else tree.get_element_by_id(key, None)
+    for key in fixes.tighter | fixes.breakable | fixes.new_page:
+        block = blocks[key] if key in blocks else tree.get_element_by_id(key, None)
         if block is not None:
-            block.classes.add(TIGHT if key in fixes.tighter else BREAKABLE)
-            if key in fixes.tighter and key in fixes.breakable:
-                block.classes.add(BREAKABLE)
+            block.classes |= {name for name, keys in ((TIGHT, fixes.tighter), (BREAKABLE, fixes.breakable),
+                                                      (NEW_PAGE, fixes.new_page)) if key in keys}
     if fixes.long_notes:
         tree.classes.add(LONG_NOTES)
-    for key in fixes.notes_by_block:
-        note = tree.get_element_by_id(key, None)
-        if note is not None:
-            note.classes.add(NOTE_WITH_BLOCK)
     for key, word in fixes.unhyphenated:
-        block = blocks.get(key) if key in blocks else tree.get_element_by_id(key, None)
+        block = blocks[key] if key in blocks else tree.get_element_by_id(key, None)
         if block is not None and word:
             _wrap(block, word)
     return str(lxml_html.tostring(tree, encoding="unicode", doctype="<!DOCTYPE html>"))

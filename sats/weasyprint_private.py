@@ -94,8 +94,8 @@ def measure(pages: list[Any], first_page: int) -> typography.Layout:
                 notes += [note.element.get("id") or "" for note in area.children if note.element is not None]
             else:
                 opens_whole = _opens_whole(area)
-            for line in _lines(area):
-                measured = _line(line, index, in_note, keys)
+            for line, block in _lines(area):
+                measured = _line(line, block, index, in_note, keys)
                 lines.append(measured)
                 if not in_note:
                     heights.append(line.height)
@@ -106,12 +106,13 @@ def measure(pages: list[Any], first_page: int) -> typography.Layout:
     return typography.Layout(tuple(measured_pages), tuple(ordered), first_page)
 
 
-def _lines(box: Any) -> Iterator[Any]:
-    if isinstance(box, boxes.LineBox):
-        yield box
-        return
+def _lines(box: Any) -> Iterator[tuple[Any, Any]]:
+    """Each line under `box`, with the block it is a line of."""
     for child in getattr(box, "children", ()):
-        yield from _lines(child)
+        if isinstance(child, boxes.LineBox):
+            yield child, box
+        else:
+            yield from _lines(child)
 
 
 def _opens_whole(box: Any) -> bool:
@@ -134,7 +135,8 @@ def _block_key(element: Any, keys: dict[int, str]) -> str:
     return keys[id(element)]
 
 
-def _line(line: Any, page: int, in_note: bool, keys: dict[int, str]) -> typography.Line:
+def _line(line: Any, block: Any, page: int, in_note: bool, keys: dict[int, str]) -> typography.Line:
+    # The measure is the block's: a line too full for it is as wide as its text.
     texts, right, stretch, calls = [], line.position_x, 0.0, []
     last = None
     for box in line.descendants():
@@ -157,6 +159,6 @@ def _line(line: Any, page: int, in_note: bool, keys: dict[int, str]) -> typograp
     return typography.Line(
         page=page, block=_block_key(element, keys) if element is not None else "", text="".join(texts),
         top=line.position_y * PX_TO_PT, bottom=(line.position_y + line.height) * PX_TO_PT, right=right * PX_TO_PT,
-        measure=(line.position_x + line.width) * PX_TO_PT, hyphenated=hyphenated,
+        measure=(block.content_box_x() + block.width) * PX_TO_PT, hyphenated=hyphenated,
         stretch=stretch, justified=line.style["text_align_all"] == "justify", in_note=in_note,
         heading=element is not None and element.tag in HEADINGS, calls=tuple(calls))
