@@ -106,8 +106,8 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str,
     Unless the metadata names the last page, the first page prints the page the layout ends on
     (a CSS target counter), so one layout does. Only a one-page article is laid out again, to
     print its page alone rather than a range. Where the report finds a hard fault, the pages are
-    laid out again with fixes where it was found, at most `RELAYOUTS` times, and the better
-    layout kept.
+    laid out again with fixes where it was found, at most `RELAYOUTS` times, and the best layout
+    kept.
     """
     first, last = project.journal.first_page, project.journal.last_page
     html = templates.render("print.html.j2", template_context(project, parts, last))
@@ -120,7 +120,7 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str,
     faults = _measure(document, first)
     found, fixes, layouts = faults, typography.Fixes(), 1
     while layouts <= RELAYOUTS and any(fault.hard for fault in faults):
-        wanted = fixes | typography.fixes(faults)
+        wanted = typography.fixes(faults, fixes)
         if wanted == fixes:
             break  # nothing more to try
         fixes, layouts = wanted, layouts + 1

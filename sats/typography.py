@@ -84,6 +84,7 @@ class Fault:
     detail: str = ""
     block: str = field(default="", compare=False)
     word: str = field(default="", compare=False)  # the whole word a fix protects
+    badness: float = field(default=1.0, compare=False)  # how bad, among soft faults: a loose line by its stretch
 
     @property
     def hard(self) -> bool:
@@ -107,11 +108,6 @@ class Fixes:
     breakable: frozenset[str] = frozenset()
     new_page: frozenset[str] = frozenset()
     long_notes: bool = False  # the notes may take most of a page, for a note taller than they may now
-
-    def __or__(self, other: Fixes) -> Fixes:
-        return Fixes(self.unhyphenated | other.unhyphenated, self.tighter | other.tighter,
-                     self.breakable | other.breakable, self.new_page | other.new_page,
-                     self.long_notes or other.long_notes)
 
 
 def _words(text: str, last: int = 0) -> str:
@@ -148,7 +144,8 @@ def report(layout: Layout) -> tuple[Fault, ...]:
                                 f"{line.right - line.measure:.1f} pt past the measure", line.block))
         if line.stretch > LOOSE_EM:
             faults.append(Fault("loose", line.page + number, _words(line.text),
-                                f"word spaces {line.stretch:.2f} em wider", line.block))
+                                f"word spaces {line.stretch:.2f} em wider", line.block,
+                                badness=line.stretch / LOOSE_EM))
     for run in _runs(layout.lines):
         faults += _block_faults(run, number)
     for index, page in enumerate(layout.pages):
@@ -238,19 +235,19 @@ def _notes_off_their_page(layout: Layout) -> Iterator[Fault]:
                     calling, "long" if too_tall else "")
 
 
-def fixes(faults: tuple[Fault, ...]) -> Fixes:
-    """What a new layout changes to mend the hard faults (and loose lines), each where it was found."""
-    unhyphenated, tighter, breakable, new_page = set(), set(), set(), set()
-    long_notes = False
+def fixes(faults: tuple[Fault, ...], tried: Fixes = Fixes()) -> Fixes:
+    """What a new layout changes to mend `faults`, each where it was found, after the fixes
+    `tried` (which it keeps). A hyphen across a page: the word is kept whole and its paragraph
+    set tighter, so that the line it leaves is less loose."""
+    unhyphenated, tighter, breakable = set(tried.unhyphenated), set(tried.tighter), set(tried.breakable)
+    new_page, long_notes = set(tried.new_page), tried.long_notes
     for fault in faults:
         if fault.kind in ("hyphen across a page", "hyphen ladder"):
             unhyphenated.add((fault.block, fault.word))
-            if fault.hard:  # and its paragraph tighter, that the line it leaves is not loose
-                tighter.add(fault.block)
+        if fault.kind in ("hyphen across a page", "widow", "orphan", "loose", "runt"):
+            tighter.add(fault.block)
         elif fault.kind == "overfull":
             breakable.add(fault.block)
-        elif fault.kind in ("widow", "orphan", "loose", "runt"):
-            tighter.add(fault.block)
         elif fault.kind == "note off its page" and fault.word == "long":
             long_notes = True
         elif fault.kind == "note off its page" and fault.block:
@@ -259,9 +256,10 @@ def fixes(faults: tuple[Fault, ...]) -> Fixes:
 
 
 def better(faults: tuple[Fault, ...], than: tuple[Fault, ...]) -> bool:
-    """Whether `faults` are fewer than `than`: fewer hard ones, or as many and fewer in all."""
-    def score(found: tuple[Fault, ...]) -> tuple[int, int]:
-        return sum(fault.hard for fault in found), len(found)
+    """Whether `faults` are fewer than `than`: fewer hard ones, or as many and less bad in all
+    (a loose line counts by how loose it is)."""
+    def score(found: tuple[Fault, ...]) -> tuple[int, float]:
+        return sum(fault.hard for fault in found), sum(fault.badness for fault in found if not fault.hard)
 
     return score(faults) < score(than)
 
