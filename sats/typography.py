@@ -83,7 +83,7 @@ class Fault:
     words: str
     detail: str = ""
     block: str = field(default="", compare=False)
-    word: str = field(default="", compare=False)  # the whole word a fix protects
+    word: str = field(default="", compare=False)  # the whole word a fix keeps; for a note, "long" if too tall
     badness: float = field(default=1.0, compare=False)  # how bad, among soft faults: a loose line by its stretch
 
     @property
