@@ -3,16 +3,19 @@ Crossref files."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
 
-from . import cache, content, crossref, jats, manuscript, templates, validator, wordcheck
+from . import cache, content, crossref, jats, manuscript, templates, typography, validator, wordcheck
 from .config import Project
 from .errors import Problem
 
 MM_TO_PT = 72 / 25.4
+NOTE = re.compile(r"fn\d+")  # a note's destination, which its call links to
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,42 @@ def _metadata_files(project: Project, output: Path, notes: list[str]) -> list[Pr
     return problems
 
 
+def notes_off_their_page(path: Path, first_page: int) -> list[str]:
+    """Each note whose call (a link to the note) is on another page than the note itself, read
+    from the PDF's links and named destinations."""
+    found = []
+    with pikepdf.open(path) as pdf:
+        names = pdf.Root.get("/Names")
+        if names is None or "/Dests" not in names:
+            return []
+        destinations = pikepdf.NameTree(names.Dests)
+        pages: dict[tuple[int, int], int] = {page.obj.objgen: number
+                                             for number, page in enumerate(pdf.pages, first_page)}
+        for number, page in enumerate(pdf.pages, first_page):
+            for annotation in page.get("/Annots", []):
+                name = str(annotation.get("/Dest", ""))
+                if annotation.get("/Subtype") != "/Link" or not NOTE.fullmatch(name) or name not in destinations:
+                    continue
+                placed = pages.get(destinations[name][0].objgen)
+                if placed != number:
+                    found.append(f"page {number}: note off its page: «note {name[2:]}» (its call is here, "
+                                 f"the note on page {placed})")
+    return found
+
+
+def typography_report(path: Path, output: Path, project: Project) -> tuple[list[Problem], list[str]]:
+    """The typographic report of the PDF as built (its hard faults are problems, the others
+    are noted), and the notes' pages read from the PDF itself."""
+    problems = [Problem(message, path) for message in notes_off_their_page(path, project.journal.first_page)]
+    kept = cache.recall(output, project, typography.KEPT, hashlib.sha256(path.read_bytes()).hexdigest())
+    if kept is None:
+        return problems, [f"{path}: no typographic report kept for this file: build it again to have one"]
+    faults = typography.from_json(kept)
+    problems += [Problem(str(fault), path) for fault in faults if fault.hard and fault.kind != "note off its page"]
+    notes = [f"{path}: {fault}" for fault in faults if not fault.hard]
+    return problems, [*notes, f"{path}: {typography.summary(faults)}; notes on their calls' pages checked"]
+
+
 def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Report:
     """Check the manuscript of `project` and its editions in `output`, `epubcheck` (started on
     the EPUB first, as it takes longest) meanwhile."""
@@ -86,6 +125,9 @@ def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Repo
         furniture = (templates.running_authors(project), project.short_title)
         found[pdf_path] = wordcheck.pdf_words(pdf_path.read_bytes(), project.journal.first_page, furniture)
         notes.append(f"{pdf_path}: page size, fonts, metadata, bookmarks and words checked")
+        typeset_problems, typeset_notes = typography_report(pdf_path, output, project)
+        problems += typeset_problems
+        notes += typeset_notes
     if epub_path.is_file():
         found[epub_path] = wordcheck.epub_words(epub_path.read_bytes())
     expected = wordcheck.expected(parsing.result())

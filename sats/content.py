@@ -162,6 +162,9 @@ def _notes_in_place(blocks: list[Block]) -> list[Block]:
                     text += ([{"t": "LineBreak"}] if text else []) + inline(paragraph["c"])
             call = {"t": "Link", "c": [[f"fnref{number}", ["note-call"], [["role", "doc-noteref"]]],
                                        [{"t": "Str", "c": str(number)}], [f"#fn{number}", ""]]}
+            if result and result[-1].get("t") == "Str":
+                # The call stays on the line of the word it follows: never a line (or a page) apart.
+                call = {"t": "Span", "c": [["", ["note-anchor"], []], [result.pop(), call]]}
             result += [call, {"t": "Span", "c": [[f"fn{number}", ["footnote"], [["role", "doc-footnote"]]], text]}]
         return result
 

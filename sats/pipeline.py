@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import html as lxml_html
 from markupsafe import Markup
@@ -25,6 +27,7 @@ from . import (
     pdf,
     preflight,
     templates,
+    typography,
 )
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
@@ -37,6 +40,18 @@ EDITIONS = ("pdf", "print", "epub", "jats", "crossref")
 # or where the article ends (the JATS file and the Crossref deposit).
 PAGED = ("print", "epub", "jats", "crossref")
 STYLES = TOOL_ROOT / "styles"
+
+
+RELAYOUTS = 3  # at most this many further layouts to mend the hard faults the typographic report found
+
+
+@dataclass(frozen=True)
+class Typesetting:
+    """The typographic report of the first layout and of the one kept."""
+
+    found: tuple[typography.Fault, ...]
+    kept: tuple[typography.Fault, ...]
+    layouts: int  # how many layouts it took
 
 
 @dataclass(frozen=True)
@@ -87,12 +102,15 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     )
 
 
-def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]:
-    """Lay out the print edition and write its PDF; return it with its last page and its HTML.
+def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str, Typesetting]:
+    """Lay out the print edition and write its PDF; return it with its last page, its HTML and
+    the typographic report.
 
     Unless the metadata names the last page, the first page prints the page the layout ends on
     (a CSS target counter), so one layout does. Only a one-page article is laid out again, to
-    print its page alone rather than a range.
+    print its page alone rather than a range. Where the report finds a hard fault, the pages are
+    laid out again with fixes where it was found, at most `RELAYOUTS` times, and the best layout
+    kept.
     """
     first, last = project.journal.first_page, project.journal.last_page
     html = templates.render("print.html.j2", template_context(project, parts, last))
@@ -102,12 +120,50 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
     if last is None and produced == first:
         html = templates.render("print.html.j2", template_context(project, parts, produced))
         document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
-    elif last is not None and produced != last:
+    faults = _measure(document, first)
+    found, fixes, layouts = faults, typography.Fixes(), 1
+    while layouts <= RELAYOUTS and any(fault.hard for fault in faults):
+        wanted = typography.fixes(faults, fixes)
+        if wanted == fixes:
+            break  # nothing more to try
+        fixes, layouts = wanted, layouts + 1
+        fixed_html = typography.apply(html, fixes)
+        fixed = pdf.lay_out(fixed_html, project.root, roots, epoch=project.epoch)
+        fixed_faults = _measure(fixed, first)
+        if typography.better(fixed_faults, faults):
+            document, html, faults = fixed, fixed_html, fixed_faults
+    produced = first + len(document.pages) - 1
+    if last is not None and produced != last:
         LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
                        project.metadata_file.name, produced, last)
     edition = pdf.Edition(first, printed_in(project, produced),
                           tuple(author.orcid_url or "" for author in project.authors))
-    return pdf.write(document, identifier=project.doi or project.slug, edition=edition), produced, html
+    written = pdf.write(document, identifier=project.doi or project.slug, edition=edition)
+    return written, produced, html, Typesetting(found, faults, layouts)
+
+
+def _measure(document: Any, first_page: int) -> tuple[typography.Fault, ...]:
+    """The typographic report of a laid-out document."""
+    from . import weasyprint_private
+
+    with stage("typographic report"):
+        return typography.report(weasyprint_private.measure(document.pages, first_page))
+
+
+def _report_typography(path: Path, report: Typesetting, strict: bool) -> None:
+    """Say what the typographic report found (with `-v`) and warn of the hard faults left; under
+    `strict` they fail the build."""
+    LOGGER.info("typography: first layout: %s", typography.summary(report.found))
+    if report.layouts > 1:
+        LOGGER.info("typography: after fixes (%d layouts): %s", report.layouts, typography.summary(report.kept))
+    hard = [fault for fault in report.kept if fault.hard]
+    for fault in report.kept:
+        if not fault.hard:
+            LOGGER.info("%s: %s", path, fault)
+    for fault in hard:
+        LOGGER.warning("%s: %s", path, fault)
+    if strict and hard:
+        raise SatsError(*(Problem(str(fault), path) for fault in hard))
 
 
 def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path,
@@ -218,7 +274,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         mathematics.check(article, source)
         parts = content.html_parts(article)
     made: dict[str, bytes] = {}
-    html, press = None, None
+    html, press, typeset_report = None, None, None
     last = project.journal.last_page or cache.last_page(output, project)
     starts = todo.starts
     # Pandoc writes the EPUB and the JATS file while WeasyPrint lays out the print edition.
@@ -231,7 +287,8 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         archival = todo.archival.read_bytes() if todo.archival else None
         if todo.lay_out:
             with stage("pdf"):
-                rendered, last, html = typeset(project, parts)
+                rendered, last, html, typeset_report = typeset(project, parts)
+            _report_typography(output / project.file("pdf"), typeset_report, options.strict)
             starts, archival = rendered.starts, rendered.data
             if "pdf" in todo.stale:
                 made["pdf"] = rendered.data
@@ -271,6 +328,9 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
             raise SatsError(*inspected.findings)
     for edition, data in made.items():
         _save(output, project, edition, digests[edition], data, last, starts or ())
+    if typeset_report is not None and "pdf" in made:  # for `check`, keyed by the PDF itself
+        cache.keep(output, project, typography.KEPT, hashlib.sha256(made["pdf"]).hexdigest(),
+                   typography.to_json(typeset_report.kept))
     if report is not None:
         write_atomically(output / project.preflight_file, (report + "\n").encode())
     if options.keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone

@@ -8,6 +8,7 @@ tag a PDF wrongly or read the wrong boxes.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,8 +18,10 @@ import weasyprint
 from weasyprint.formatting_structure import boxes
 from weasyprint.pdf import tags
 
-from . import mathematics
+from . import mathematics, typography
+from .content import ANCHOR
 from .errors import SatsError
+from .pdf import NOT_TEXT_ROLES
 
 WRITTEN_FOR = "70.0"
 if weasyprint.__version__ != WRITTEN_FOR:
@@ -70,3 +73,95 @@ def page_areas(page: Any) -> Iterator[tuple[bool, Any]]:
 def is_line(box: Any) -> bool:
     """Whether `box` is a line of text."""
     return isinstance(box, boxes.LineBox)
+
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+PX_TO_PT = 0.75  # WeasyPrint measures in CSS pixels
+
+
+def measure(pages: list[Any], first_page: int) -> typography.Layout:
+    """The laid-out pages as the typographic report reads them: each line with where it ends,
+    the block it is in, its hyphen, its justification and its note calls; each page with where
+    its text may end and the notes at its foot."""
+    keys: dict[int, str] = {}
+    measured_pages, lines = [], []
+    for index, page in enumerate(pages):
+        box = page._page_box
+        bottom, notes, opens_whole, heights = box.content_box_y() + box.height, [], False, []
+        room = float("inf")
+        for in_note, area in page_areas(page):
+            if in_note:
+                room = area.max_height
+                if area.children:
+                    bottom = area.position_y
+                notes += [note.element.get("id") or "" for note in area.children if note.element is not None]
+            else:
+                opens_whole = _opens_whole(area)
+            for line, block in _lines(area):
+                measured = _line(line, block, index, in_note, keys)
+                lines.append(measured)
+                if not in_note:
+                    heights.append(line.height)
+        line_height = statistics.mode(heights) if heights else 1.0
+        measured_pages.append(typography.Page(bottom * PX_TO_PT, line_height * PX_TO_PT, tuple(notes),
+                                              note_room=room * PX_TO_PT, opens_whole=opens_whole))
+    ordered = sorted(lines, key=lambda line: line.in_note)  # stable: the main text, then the notes
+    return typography.Layout(tuple(measured_pages), tuple(ordered), first_page)
+
+
+def _lines(box: Any) -> Iterator[tuple[Any, Any]]:
+    """Each line under `box`, with the block it is a line of."""
+    for child in getattr(box, "children", ()):
+        if isinstance(child, boxes.LineBox):
+            yield child, box
+        else:
+            yield from _lines(child)
+
+
+def _opens_whole(box: Any) -> bool:
+    """Whether the first content of a page's main area cannot be split: a figure, a table, a
+    block kept whole."""
+    while box is not None and not isinstance(box, boxes.LineBox):
+        if isinstance(box, (boxes.ReplacedBox, boxes.TableBox)) or (
+                box.element_tag not in ("html", "body") and box.style["break_inside"] in ("avoid", "avoid-page")):
+            return True
+        box = box.children[0] if getattr(box, "children", None) else None
+    return False
+
+
+def _block_key(element: Any, keys: dict[int, str]) -> str:
+    """A paragraph's anchor, a note's or heading's id, or a name made up for another block."""
+    if id(element) not in keys:
+        anchor = element.find(f".//*[@{ANCHOR}]") if element.get("role") != "doc-footnote" else None
+        keys[id(element)] = (anchor.get(ANCHOR) if anchor is not None else None) or element.get("id") \
+            or f"{element.tag}#{len(keys)}"
+    return keys[id(element)]
+
+
+def _line(line: Any, block: Any, page: int, in_note: bool, keys: dict[int, str]) -> typography.Line:
+    # The measure is the block's: a line too full for it is as wide as its text.
+    texts, right, stretch, calls = [], line.position_x, 0.0, []
+    last = None
+    for box in line.descendants():
+        if box.footnote is not None and box.footnote.element is not None:
+            calls.append(box.footnote.element.get("id") or "")
+        if not isinstance(box, (boxes.TextBox, boxes.AtomicInlineLevelBox)):
+            continue
+        right = max(right, box.position_x + box.margin_width())
+        if not isinstance(box, boxes.TextBox):
+            continue
+        last = box
+        element = box.element
+        if "::" in (box.element_tag or "") or (element is not None and element.get("role") in NOT_TEXT_ROLES):
+            continue
+        texts.append(box.text)
+        if box.justification_spacing:  # beyond the natural space, less any word spacing the style removed
+            stretch = (box.justification_spacing + box.style["word_spacing"]) / box.style["font_size"]
+    hyphenated = last is not None and last.text.endswith(last.style["hyphenate_character"])
+    element = line.element
+    return typography.Line(
+        page=page, block=_block_key(element, keys) if element is not None else "", text="".join(texts),
+        top=line.position_y * PX_TO_PT, bottom=(line.position_y + line.height) * PX_TO_PT, right=right * PX_TO_PT,
+        measure=(block.content_box_x() + block.width) * PX_TO_PT, hyphenated=hyphenated,
+        stretch=stretch, justified=line.style["text_align_all"] == "justify", in_note=in_note,
+        heading=element is not None and element.tag in HEADINGS, calls=tuple(calls))

@@ -83,14 +83,15 @@ def test_a_corrupt_cache_counts_as_empty(built_copy: tuple[Path, Path], capsys: 
     """Stamps, the kept parse and the kept cover, all damaged: a full build, as if none were kept."""
     folder, output = built_copy
     kept = sorted(path.name for path in (output / ".sats-cache").iterdir())
-    assert kept == [f"testwriter-2024-a-small-test-article.{name}" for name in ("article.json", "cover.png", "json")]
+    assert kept == [f"testwriter-2024-a-small-test-article.{name}"
+                    for name in ("article.json", "cover.png", "json", "typography.json")]
     for path in (output / ".sats-cache").iterdir():
         path.write_text("{not json")
     capsys.readouterr()
     assert main(["build", str(folder), "-o", str(output)]) == 0
     assert capsys.readouterr().err.startswith("built ")
-    stamps = json.loads((output / ".sats-cache" / kept[-1]).read_text())
-    assert set(stamps) == {"pdf", "print", "epub", "article.json", "cover.png"}
+    stamps = json.loads((output / ".sats-cache" / kept[2]).read_text())
+    assert set(stamps) == {"pdf", "print", "epub", "article.json", "cover.png", "typography.json"}
     assert json.loads((output / ".sats-cache" / kept[0]).read_text())["pandoc-api-version"]
 
 

@@ -125,7 +125,7 @@ def test_each_note_is_on_the_page_of_its_call(first_title: Built, article: Conte
         for inline in block["c"]:
             if inline.get("t") == "Note":
                 checked += 1
-                call = re.compile(rf"{re.escape(before.split()[-1])}\s?{checked}\b")
+                call = re.compile(rf"{re.escape(before.split()[-1])}\s*{checked}\b")
                 note = " ".join(stringify(inline["c"]).split()[:6])
                 call_page = [i for i, text in enumerate(pages) if call.search(text)]
                 note_page = [i for i, text in enumerate(pages) if f"{checked} {note}" in text.replace("\u2002", " ")]
