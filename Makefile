@@ -38,8 +38,8 @@ preview: $(STAMP)
 # veraPDF's jars from Maven Central (versions in tools/verapdf/pom.xml), Ace from npm (versions
 # in tools/ace/package-lock.json) with Debian's Chromium instead of puppeteer's own download.
 validators: .tools/verapdf/.installed .tools/ace/.installed
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium >/dev/null; } \
-	  || echo "Chromium is not installed and this is not root: run apt-get install chromium as root for DAISY Ace"
+	@test -x "$${PUPPETEER_EXECUTABLE_PATH:-/usr/bin/chromium}" || { [ "$$(id -u)" = 0 ] && { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } >/dev/null; } \
+	  || echo "Chromium is not installed (apt-get install chromium, as root): DAISY Ace cannot run"
 
 .tools/verapdf/.installed: tools/verapdf/pom.xml
 	rm -rf .tools/verapdf

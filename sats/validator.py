@@ -21,7 +21,8 @@ from typing import Any
 TOOLS = Path(__file__).resolve().parent.parent / ".tools"  # where `make validators` installs
 VERAPDF = TOOLS / "verapdf"  # veraPDF's jars, from Maven Central
 ACE = TOOLS / "ace" / "node_modules" / ".bin" / "ace-cli"  # Ace's command line, from npm
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's, for Ace's axe-core checks
+# Debian's Chromium for Ace's axe-core checks, or the browser puppeteer is told to use.
+CHROMIUM = Path(os.environ.get("PUPPETEER_EXECUTABLE_PATH", "/usr/bin/chromium"))
 INSTALL = "install it with `make validators`"
 # The profiles the archival PDF claims, as veraPDF names them; it validates each claim in one run.
 CLAIMS = ("PDF/A-2A", "PDF/UA-1")
@@ -96,7 +97,7 @@ def ace_missing() -> str | None:
     if not ACE.is_file():
         return f"DAISY Ace is not installed in {ACE.parent.parent.parent}: {INSTALL}"
     if not CHROMIUM.is_file():
-        return f"DAISY Ace needs Chromium at {CHROMIUM}: apt-get install chromium"
+        return f"DAISY Ace needs Chromium at {CHROMIUM}: apt-get install chromium, or set PUPPETEER_EXECUTABLE_PATH"
     return None if shutil.which("node") else "DAISY Ace needs Node.js, which is not on the PATH"
 
 
@@ -149,8 +150,8 @@ def start_verapdf(path: Path) -> Run:
 
 
 def ace_environment() -> dict[str, str]:
-    """Ace's environment: Debian's Chromium for puppeteer, which Ace launches headless and
-    without the sandbox (a container's root may not have one)."""
+    """Ace's environment: CHROMIUM for puppeteer, which Ace launches headless and without the
+    sandbox (a container's root may not have one)."""
     return {**os.environ, "PUPPETEER_EXECUTABLE_PATH": str(CHROMIUM), "PUPPETEER_SKIP_DOWNLOAD": "1"}
 
 
