@@ -63,6 +63,12 @@ def mini(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
+def figures(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The colour fixture (figures in every colour form), built once."""
+    return build(FIXTURES / "colour-figures", tmp_path_factory.mktemp("colour"))
+
+
+@pytest.fixture(scope="session")
 def epubcheck_reports(first_title: Built, mini: Built) -> dict[str, list[str]]:
     """EPUBCheck's errors and warnings for each built EPUB: one run each, in parallel."""
     runs = {name: subprocess.Popen(validator.command(built.epub), stdout=subprocess.PIPE, text=True,
@@ -99,11 +105,11 @@ def require(missing: str | None) -> None:
 
 
 @pytest.fixture(scope="session")
-def verapdf_reports(first_title: Built, mini: Built) -> dict[str, list[str]]:
+def verapdf_reports(first_title: Built, mini: Built, figures: Built) -> dict[str, list[str]]:
     """veraPDF's findings for each archival PDF and for the press PDF of the small fixture,
     which claims neither PDF/A-2a nor PDF/UA-1: one JVM for all."""
     require(validator.verapdf_missing())
-    pdfs = {"first_title": first_title.pdf, "mini": mini.pdf,
+    pdfs = {"first_title": first_title.pdf, "mini": mini.pdf, "figures": figures.pdf,
             "mini press": mini.output / mini.project.file("print")}
     output = subprocess.run(validator.verapdf_command(list(pdfs.values())), capture_output=True, text=True,
                             check=False).stdout
@@ -112,7 +118,8 @@ def verapdf_reports(first_title: Built, mini: Built) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
-def ace_reports(first_title: Built, mini: Built, tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+def ace_reports(first_title: Built, mini: Built, figures: Built,
+                tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """Ace's violations for each EPUB and for a copy of the small fixture's EPUB whose documents
     lost their language: one run each, in parallel."""
     require(validator.ace_missing())
@@ -124,5 +131,6 @@ def ace_reports(first_title: Built, mini: Built, tmp_path_factory: pytest.TempPa
                 data = re.sub(rb' (xml:)?lang="[^"]*"', b"", data)
             target.writestr(info, data)
     runs = {name: validator.start_ace(path) for name, path in
-            (("first_title", first_title.epub), ("mini", mini.epub), ("mini without language", damaged))}
+            (("first_title", first_title.epub), ("mini", mini.epub), ("figures", figures.epub),
+             ("mini without language", damaged))}
     return {name: run.messages() for name, run in runs.items()}

@@ -21,6 +21,7 @@ from sats.epub import OPF, XHTML
 def test_verapdf_finds_no_failed_rule_in_the_archival_pdfs(verapdf_reports: dict[str, list[str]]) -> None:
     assert verapdf_reports["first_title"] == []
     assert verapdf_reports["mini"] == []
+    assert verapdf_reports["figures"] == []  # CMYK and RGB images, a soft mask, an SVG
 
 
 def test_verapdf_reports_each_claim_a_pdf_does_not_make(verapdf_reports: dict[str, list[str]]) -> None:
@@ -35,6 +36,7 @@ def test_verapdf_reports_each_claim_a_pdf_does_not_make(verapdf_reports: dict[st
 def test_ace_finds_no_violation_in_the_epubs(ace_reports: dict[str, list[str]]) -> None:
     assert ace_reports["first_title"] == []
     assert ace_reports["mini"] == []
+    assert ace_reports["figures"] == []
 
 
 def test_ace_reports_each_document_without_a_language(ace_reports: dict[str, list[str]]) -> None:
@@ -171,3 +173,15 @@ def test_a_paragraph_across_pages_is_one_element_in_the_pdf(name: str, request: 
                   if len({kid.Pg.objgen for kid in element.K if isinstance(kid, pikepdf.Dictionary)}) > 1]
     assert len(elements) == len(paragraphs)
     assert across  # the test has a paragraph across pages to look at
+
+
+def test_images_in_the_archival_pdf_are_as_pdfa_asks(figures: Built) -> None:
+    """No image asks to be interpolated; a CMYK image is painted with a device-independent
+    DefaultCMYK (veraPDF: PDF/A-2 6.2.8 and 6.2.4.3), which the press PDF drops again."""
+    with pikepdf.open(figures.pdf) as pdf:
+        images = [(page, x) for page in pdf.pages for x in page.Resources.XObject.values() if x.Subtype == "/Image"]
+        assert not [x for _, x in images if "/Interpolate" in x or "/Interpolate" in x.get("/SMask", {})]
+        cmyk = [page for page, x in images if x.ColorSpace == "/DeviceCMYK"]
+        assert cmyk and all(page.Resources.ColorSpace.DefaultCMYK[1].N == 4 for page in cmyk)
+    with pikepdf.open(figures.output / figures.project.file("print")) as press:
+        assert not [page for page in press.pages if "/DefaultCMYK" in page.Resources.get("/ColorSpace", {})]
