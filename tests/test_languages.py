@@ -106,15 +106,16 @@ def test_labels_and_languages_in_the_pdf(titles: dict[str, Built], name: str) ->
     assert f"\n{references}\n" in last and f"\n{translation.upper()}\n" in last
     html = (built.output / f"{built.project.slug}.print.html").read_text()
     assert f'<section class="translation" lang="{second}" xml:lang="{second}"' in html
-    assert f'<p class="translation-label">{translation}</p>' in html.split('<section class="translation"')[1]
+    label = f'<p class="translation-label" role="heading" aria-level="2">{translation}</p>'
+    assert label in html.split('<section class="translation"')[1]
     with pikepdf.open(built.pdf) as document:
         assert str(document.Root.Lang) == name
         languages = {(str(element.S), str(element.Lang)) for element in structure(document.Root.StructTreeRoot)
                      if "/Lang" in element}
     phrase = "nb" if name == "en-US" else "en"
     # The second-language abstract's section, the phrase marked in another language, and the
-    # references whose entries name their language.
-    assert languages == {("/Sect", second), ("/Span", phrase), ("/Div", "en-GB"), ("/Div", "nb-NO")}
+    # references (list items) whose entries name their language.
+    assert languages == {("/Sect", second), ("/Span", phrase), ("/LI", "en-GB"), ("/LI", "nb-NO")}
 
 
 def test_second_language_labels_name_the_language() -> None:
