@@ -70,6 +70,12 @@ def figures(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
+def math_title(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """A short article with inline and display formulas in its abstract, body and a note."""
+    return build(FIXTURES / "math", tmp_path_factory.mktemp("math"))
+
+
+@pytest.fixture(scope="session")
 def titles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     """The four language fixture titles (tests/fixtures/languages), each built once; they share
     one bibliography."""
@@ -119,11 +125,12 @@ def require(missing: str | None) -> None:
 
 
 @pytest.fixture(scope="session")
-def verapdf_reports(first_title: Built, mini: Built, figures: Built, titles: dict[str, Built]) -> dict[str, list[str]]:
+def verapdf_reports(first_title: Built, mini: Built, figures: Built, math_title: Built,
+                    titles: dict[str, Built]) -> dict[str, list[str]]:
     """veraPDF's findings for each archival PDF of the first title and the fixtures, and for the
     press PDF of the small fixture, which claims neither PDF/A-2a nor PDF/UA-1: one JVM for all."""
     require(validator.verapdf_missing())
-    pdfs = {"first_title": first_title.pdf, "mini": mini.pdf, "figures": figures.pdf,
+    pdfs = {"first_title": first_title.pdf, "mini": mini.pdf, "figures": figures.pdf, "math": math_title.pdf,
             **{name: built.pdf for name, built in titles.items()},
             "mini press": mini.output / mini.project.file("print")}
     output = subprocess.run(validator.verapdf_command(list(pdfs.values())), capture_output=True, text=True,
@@ -133,7 +140,7 @@ def verapdf_reports(first_title: Built, mini: Built, figures: Built, titles: dic
 
 
 @pytest.fixture(scope="session")
-def ace_reports(first_title: Built, mini: Built, figures: Built, titles: dict[str, Built],
+def ace_reports(first_title: Built, mini: Built, figures: Built, math_title: Built, titles: dict[str, Built],
                 tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """Ace's violations for the EPUB of the first title and of each fixture, and for a copy of the
     small fixture's EPUB whose documents lost their language: one run each, two at a time."""
@@ -145,7 +152,7 @@ def ace_reports(first_title: Built, mini: Built, figures: Built, titles: dict[st
             if info.filename.endswith(".xhtml"):
                 data = re.sub(rb' (xml:)?lang="[^"]*"', b"", data)
             target.writestr(info, data)
-    epubs = {"first_title": first_title.epub, "mini": mini.epub, "figures": figures.epub,
+    epubs = {"first_title": first_title.epub, "mini": mini.epub, "figures": figures.epub, "math": math_title.epub,
              **{name: built.epub for name, built in titles.items()}, "mini without language": damaged}
     with ThreadPoolExecutor(2) as pool:  # each run is a browser: two cores, two at a time
         found = dict(zip(epubs, pool.map(lambda path: validator.start_ace(path).messages(), epubs.values()),

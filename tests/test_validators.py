@@ -24,6 +24,7 @@ def test_verapdf_finds_no_failed_rule_in_the_archival_pdfs(verapdf_reports: dict
     assert verapdf_reports["first_title"] == []
     assert verapdf_reports["mini"] == []
     assert verapdf_reports["figures"] == []  # CMYK and RGB images, a soft mask, an SVG
+    assert verapdf_reports["math"] == []  # formulas, tagged /Formula
     assert {name: verapdf_reports[name] for name in LANGUAGES} == {name: [] for name in LANGUAGES}
 
 
@@ -40,6 +41,7 @@ def test_ace_finds_no_violation_in_the_epubs(ace_reports: dict[str, list[str]]) 
     assert ace_reports["first_title"] == []
     assert ace_reports["mini"] == []
     assert ace_reports["figures"] == []
+    assert ace_reports["math"] == []  # MathML
     assert {name: ace_reports[name] for name in LANGUAGES} == {name: [] for name in LANGUAGES}
 
 
