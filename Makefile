@@ -1,4 +1,5 @@
 # Two commands: `make` sets up and builds both editions into dist/; `make test` sets up and tests.
+# `make validators` installs veraPDF and DAISY Ace into .tools/ for `check` and the tests.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 MANUSCRIPTS ?= manuscript
 BUILD_FLAGS ?=
 
-.PHONY: all build test lint check preview clean distclean lock bench
+.PHONY: all build test lint check preview clean distclean lock bench validators
 
 all: build
 
@@ -33,6 +34,23 @@ check: $(STAMP)
 
 preview: $(STAMP)
 	$(PY) build.py preview $(MANUSCRIPTS)
+
+# veraPDF's jars from Maven Central (versions in tools/verapdf/pom.xml), Ace from npm (versions
+# in tools/ace/package-lock.json) with Debian's Chromium instead of puppeteer's own download.
+validators: .tools/verapdf/.installed .tools/ace/.installed
+	@test -x "$${PUPPETEER_EXECUTABLE_PATH:-/usr/bin/chromium}" || { [ "$$(id -u)" = 0 ] && { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } >/dev/null; } \
+	  || echo "Chromium is not installed (apt-get install chromium, as root): DAISY Ace cannot run"
+
+.tools/verapdf/.installed: tools/verapdf/pom.xml
+	rm -rf .tools/verapdf
+	mvn -q -B -f tools/verapdf/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/.tools/verapdf
+	@touch $@
+
+.tools/ace/.installed: tools/ace/package.json tools/ace/package-lock.json
+	rm -rf .tools/ace && mkdir -p .tools/ace
+	cp tools/ace/package.json tools/ace/package-lock.json .tools/ace/
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix .tools/ace --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -27,8 +27,8 @@ PRINT = (TEMPLATES / "partials", TEMPLATES / "labels.yaml", STYLES / "fonts", TE
          STYLES / "print.css", TEMPLATES / "pdf")
 # The EPUB marks the print edition's pages, so whatever shapes the print layout shapes it too.
 DEPENDENCIES = {
-    "pdf": PRINT,
-    "print": (*PRINT, TEMPLATES / "reports"),
+    "pdf": (*PRINT, STYLES / "icc"),  # the archival PDF's DefaultCMYK, where a CMYK image needs one
+    "print": (*PRINT, STYLES / "icc", TEMPLATES / "reports"),
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
     # The JATS file and the deposit carry the print edition's last page.
     "jats": (*PRINT, TEMPLATES / "jats"),

@@ -1,5 +1,5 @@
-"""Validate built editions: EPUBCheck, the PDF's structure, the word check of both, and the JATS and
-Crossref files."""
+"""Validate built editions: EPUBCheck, veraPDF and DAISY Ace where installed, the PDF's structure,
+the word check of both, and the JATS and Crossref files."""
 
 from __future__ import annotations
 
@@ -107,16 +107,40 @@ def typography_report(path: Path, output: Path, project: Project) -> tuple[list[
     return problems, [*notes, f"{path}: {typography.summary(faults)}; notes on their calls' pages checked"]
 
 
+def start_validators(pdf_path: Path, epub_path: Path) -> tuple[list[validator.Run], list[str]]:
+    """Start veraPDF on the PDF and Ace on the EPUB, each that is installed and has its file;
+    the runs, and a note for each that could not run, saying why."""
+    runs, notes = [], []
+    for name, path, missing, start in (("veraPDF", pdf_path, validator.verapdf_missing, validator.start_verapdf),
+                                       ("DAISY Ace", epub_path, validator.ace_missing, validator.start_ace)):
+        reason = missing()
+        if reason:
+            notes.append(f"{path}: {name} not run: {reason}")
+        elif path.is_file():
+            runs.append(start(path))
+    return runs, notes
+
+
+def validator_findings(runs: list[validator.Run]) -> tuple[list[Problem], list[str]]:
+    """Wait for the validators; what each found, as problems, and a note of each one's verdict."""
+    problems, notes = [], []
+    for run in runs:
+        messages = run.messages()
+        problems += [Problem(f"{run.name}: {message}", run.path) for message in messages]
+        notes.append(f"{run.path}: {run.name} found {len(messages)} problems")
+    return problems, notes
+
+
 def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Report:
     """Check the manuscript of `project` and its editions in `output`, `epubcheck` (started on
     the EPUB first, as it takes longest) meanwhile."""
     source = manuscript.read(project)
     problems: list[Problem] = []
-    notes = []
     pdf_path, epub_path = (output / project.file(edition) for edition in ("pdf", "epub"))
     for path in (pdf_path, epub_path):
         if not path.is_file():
             problems.append(Problem("missing: build it first", path))
+    validators, notes = start_validators(pdf_path, epub_path)
     # The build's parse of the same inputs, or pandoc parsing while the editions' words are read.
     parsing = content.Parsing(source, cache.recall(output, project, cache.PARSED, content.parse_digest(source)))
     found: dict[Path, list[str]] = {}
@@ -138,4 +162,7 @@ def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Repo
         messages = epubcheck.messages()
         problems += [Problem(f"EPUBCheck: {message}", epubcheck.path) for message in messages]
         notes.append(f"{epubcheck.path}: EPUBCheck found {len(messages)} errors and warnings; words checked")
+    found_by_validators, verdicts = validator_findings(validators)
+    problems += found_by_validators
+    notes += verdicts
     return Report(project, tuple(problems), source.warnings, tuple(notes))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,10 +24,20 @@ XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
 OPF = "http://www.idpf.org/2007/opf"
 SVG = "http://www.w3.org/2000/svg"
+NCX = "http://www.daisy.org/z3986/2005/ncx/"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 NS = {"x": XHTML, "epub": OPS, "opf": OPF, "svg": SVG, "dc": "http://purl.org/dc/elements/1.1/"}
 COVER_WIDTH = 1600
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# What sets type in bold and in italics in the EPUB's documents (with styles/epub.css's classes),
+# to tell which of the embedded faces a document uses.
+BOLD = ("self::x:h1 or self::x:h2 or self::x:h3 or self::x:h4 or self::x:h5 or self::x:h6 or self::x:strong "
+        "or self::x:b or self::x:th or contains(@class, 'section-name') or contains(@class, 'author-name')")
+ITALIC = ("self::x:em or self::x:i or self::x:cite or self::x:var or self::x:dfn or contains(@class, 'journal-title') "
+          "or contains(@class, 'affiliation') or contains(@class, 'keywords-label')")
+FACE_USES = {"SourceSerif4-It.ttf": f"//*[{ITALIC}]", "SourceSerif4-Semibold.ttf": f"//*[{BOLD}]",
+             "SourceSerif4-SemiboldIt.ttf": f"//*[{ITALIC}][ancestor-or-self::*[{BOLD}]]"
+                                            f" | //*[{BOLD}][ancestor-or-self::*[{ITALIC}]]"}
 # Landmarks: (epub:type, the id of the heading that starts it, the label's key).
 LANDMARKS = (("titlepage", "title-page", "title-page"), ("bodymatter", None, "body-start"),
              ("bibliography", "references", "references"))
@@ -295,11 +306,67 @@ def _metadata(package: _Package, metadata_xml: str) -> None:
     etree.indent(metadata, space="  ", level=1)
 
 
+def _titles(package: _Package, title: str) -> None:
+    """Title each document by its first heading, in the heading's language (pandoc titles them
+    by their file names), or by the article's title where it has none."""
+    for href in package.text():
+        tree = package.tree(href)
+        heading = next(iter(tree.xpath("//x:body//*[self::x:h1 or self::x:h2 or self::x:h3]", namespaces=NS)), None)
+        element = tree.find("x:head/x:title", NS)
+        element.text = title if heading is None else " ".join("".join(heading.itertext()).split())
+        lang = heading.xpath("ancestor-or-self::*[@lang][1]/@lang") if heading is not None else []
+        if lang and lang[0] != tree.get("lang"):
+            element.set("lang", lang[0])
+            element.set(XML_LANG, lang[0])
+
+
+def _reference_list(package: _Package) -> None:
+    """Make the reference list a list (pandoc writes a div with the role of one) for the
+    reading systems that read structure, not roles."""
+    for href in package.text():
+        for group in package.tree(href).xpath('//x:div[@id="refs"][@role="list"]', namespaces=NS):
+            group.tag = f"{{{XHTML}}}ul"
+            del group.attrib["role"]
+            for entry in group.xpath('x:div[@role="listitem"]', namespaces=NS):
+                entry.tag = f"{{{XHTML}}}li"
+                del entry.attrib["role"]
+
+
+def _unused_fonts(package: _Package) -> None:
+    """Drop each embedded face that no document sets type in, with its @font-face rule."""
+    trees = [package.tree(href) for href in package.text()]
+    for name, uses in FACE_USES.items():
+        if any(tree.xpath(uses, namespaces=NS) for tree in trees):
+            continue
+        for item in package.opf.xpath(f'opf:manifest/opf:item[@href="fonts/{name}"]', namespaces=NS):
+            item.getparent().remove(item)
+            del package.files[package.base + item.get("href")]
+        rule = re.compile(rb"@font-face\s*\{[^}]*/" + re.escape(name.encode()) + rb"[^}]*\}\n?")
+        for file, data in package.files.items():
+            if file.endswith(".css"):
+                package.files[file] = rule.sub(b"", data)
+
+
+def _ncx_cover(package: _Package) -> None:
+    """Point the NCX's cover entry at the cover image's manifest item (pandoc names an id that
+    is not there)."""
+    (cover,) = package.opf.xpath('opf:manifest/opf:item[contains(@properties, "cover-image")]/@id', namespaces=NS)
+    ncx_href = package.href(package.opf.find("opf:spine", NS).get("toc"))
+    ncx = package.tree(ncx_href)
+    for meta in ncx.xpath('//ncx:head/ncx:meta[@name="cover"]', namespaces={"ncx": NCX}):
+        meta.set("content", cover)
+
+
 def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...]) -> bytes:
-    """Finish pandoc's EPUB: notes, print pages, landmarks, cover text, metadata, a reproducible ZIP."""
+    """Finish pandoc's EPUB: notes, print pages, landmarks, cover text, document titles, the
+    reference list, fonts, metadata, a reproducible ZIP."""
     package = _Package(data)
     _finish_documents(package, context.labels)
     _title_page(package)
+    _titles(package, context.project.title)
+    _reference_list(package)
+    _unused_fonts(package)
+    _ncx_cover(package)
     with stage("page marks"):
         _page_list(package, starts, context)
     _landmarks(package, context.labels)

@@ -17,7 +17,7 @@ from lxml import etree
 
 from . import colour, templates
 from .artwork import Artwork, Catalogue
-from .config import Press
+from .config import DEFAULT_PROFILE, Press
 from .errors import SatsError
 
 # PDF/UA-1 identification, with the extension schemas PDF/A asks for it and for the authors' iDs
@@ -89,7 +89,42 @@ def archival(data: bytes, first_page: int, orcids: tuple[str, ...] = ()) -> byte
         if any(orcids):
             authors = etree.fromstring(templates.render("pdf/authors.xmp.j2", orcids=orcids))
             _edit_xmp(document, lambda rdf: rdf.extend(authors))
+        _images_for_pdfa(document)
         return _save(document)
+
+
+def _images_for_pdfa(document: pikepdf.Pdf) -> None:
+    """What PDF/A-2 asks of images and WeasyPrint does not do: no /Interpolate, and a device
+    independent DefaultCMYK (the FOGRA39 profile Sats ships) wherever a CMYK image is painted."""
+    profile: pikepdf.Object | None = None
+    for resources in _resources(document):
+        images = [x for x in (resources.get("/XObject") or {}).values() if x.get("/Subtype") == "/Image"]
+        for image in images:
+            for picture in (image, image.get("/SMask")):
+                if picture is not None and "/Interpolate" in picture:
+                    del picture.Interpolate
+        if any(image.get("/ColorSpace") == "/DeviceCMYK" for image in images):
+            if profile is None:
+                profile = document.make_indirect(document.make_stream(DEFAULT_PROFILE.read_bytes(), N=4))
+            if "/ColorSpace" not in resources:
+                resources.ColorSpace = pikepdf.Dictionary()
+            resources.ColorSpace.DefaultCMYK = pikepdf.Array([pikepdf.Name.ICCBased, profile])
+
+
+def _without_default_cmyk(document: pikepdf.Pdf) -> None:
+    """Drop the archival PDF's DefaultCMYK: the press takes CMYK as it is, for its own profile."""
+    for resources in _resources(document):
+        spaces = resources.get("/ColorSpace")
+        if spaces is not None and "/DefaultCMYK" in spaces:
+            del spaces.DefaultCMYK
+
+
+def _resources(document: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
+    """The resource dictionaries of the pages and of the forms they paint."""
+    forms = (x for x in document.objects if isinstance(x, pikepdf.Stream) and x.get("/Subtype") == "/Form")
+    for owner in [*(page.obj for page in document.pages), *forms]:
+        if isinstance(owner.get("/Resources"), pikepdf.Dictionary):
+            yield owner.Resources
 
 
 def _identify_pdfua(document: pikepdf.Pdf) -> None:
@@ -170,6 +205,7 @@ def for_press(archival: bytes, press: Press, identifier: str, artworks: tuple[Ar
             _bleed_and_marks(document, page, bleed)
         inks.drop_converted_spaces()
         del document.Root.OutputIntents  # the archival PDF's sRGB intent
+        _without_default_cmyk(document)
         _edit_xmp(document, _without_archival_claims)
         _output_intent(document, press)
         # The same identifier for the same sources, unlike WeasyPrint's random one.

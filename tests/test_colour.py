@@ -15,7 +15,7 @@ from pathlib import Path
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from conftest import FIXTURES, ROOT, Built, build
+from conftest import FIXTURES, ROOT, Built
 from PIL import Image, ImageChops, ImageCms
 
 from sats import artwork, colour, config, finishing, manuscript, preflight
@@ -27,12 +27,6 @@ PROFILE = ROOT / "styles" / "icc" / "FOGRA39L.icc"
 RGB_SPACES = ("/DeviceRGB", "/CalRGB", "/Lab")
 FLAGS = ImageCms.Flags.BLACKPOINTCOMPENSATION | ImageCms.Flags.NOOPTIMIZE  # Sats's: no precalculated tables
 CONTENT_OPERATORS = ("rg", "RG", "k", "K", "g", "G", "cs", "CS", "sc", "scn", "SC", "SCN")
-
-
-@pytest.fixture(scope="session")
-def figures(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The colour fixture, built once."""
-    return build(FIXTURE, tmp_path_factory.mktemp("colour"))
 
 
 def _press(built: Built) -> pikepdf.Pdf:

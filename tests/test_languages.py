@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import pikepdf
 import pytest
-from conftest import FIXTURES, Built, build
+from conftest import Built
 from lxml import etree
 
 from sats import config, content, manuscript, pdf, validator
@@ -25,23 +24,10 @@ from sats.errors import SatsError
 from sats.templates import labels
 from sats.wordcheck import BREAK, LINE_END_HYPHEN, pdf_pages, pdf_words, stringify
 
-LANGUAGES = FIXTURES / "languages"
 XHTML = {"x": "http://www.w3.org/1999/xhtml"}
 OPF = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-
-
-@pytest.fixture(scope="session")
-def titles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """The four fixture titles, each built once; they share one bibliography."""
-    built = {}
-    for name in ("sv-SE", "nn-NO", "da-DK", "en-US"):
-        folder = tmp_path_factory.mktemp(name) / "manuscript"
-        shutil.copytree(LANGUAGES / name, folder)
-        shutil.copy(LANGUAGES / "refs.json", folder)
-        built[name] = build(folder, folder.parent / "dist")
-    return built
 
 
 def epub_document(built: Built, href: str) -> etree._Element:
@@ -120,15 +106,16 @@ def test_labels_and_languages_in_the_pdf(titles: dict[str, Built], name: str) ->
     assert f"\n{references}\n" in last and f"\n{translation.upper()}\n" in last
     html = (built.output / f"{built.project.slug}.print.html").read_text()
     assert f'<section class="translation" lang="{second}" xml:lang="{second}"' in html
-    assert f'<p class="translation-label">{translation}</p>' in html.split('<section class="translation"')[1]
+    label = f'<p class="translation-label" role="heading" aria-level="2">{translation}</p>'
+    assert label in html.split('<section class="translation"')[1]
     with pikepdf.open(built.pdf) as document:
         assert str(document.Root.Lang) == name
         languages = {(str(element.S), str(element.Lang)) for element in structure(document.Root.StructTreeRoot)
                      if "/Lang" in element}
     phrase = "nb" if name == "en-US" else "en"
     # The second-language abstract's section, the phrase marked in another language, and the
-    # references whose entries name their language.
-    assert languages == {("/Sect", second), ("/Span", phrase), ("/Div", "en-GB"), ("/Div", "nb-NO")}
+    # references (list items) whose entries name their language.
+    assert languages == {("/Sect", second), ("/Span", phrase), ("/LI", "en-GB"), ("/LI", "nb-NO")}
 
 
 def test_second_language_labels_name_the_language() -> None:

@@ -15,7 +15,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
-from conftest import FIXTURES, Built, build
+from conftest import FIXTURES, Built
 from lxml import etree
 
 from sats import mathematics, validator
@@ -33,12 +33,6 @@ MODEL = ["t", "n", r"D_t = \sum_{i=1}^{n} \frac{\alpha_i}{p_t^{\beta}} + \vareps
          r"\frac{1}{\sqrt{2\pi}} \int_{-\infty}^{\infty} e^{-x^2/2}\,dx = 1", r"\Delta = \frac{\gamma}{1 - \delta}"]
 # Source Serif 4: how far its ascenders reach above the baseline and its descenders below, in em.
 ASCENDER, DESCENDER = 0.75, 0.25
-
-
-@pytest.fixture(scope="session")
-def math_title(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """A short article with inline and display formulas in its abstract, body and a note."""
-    return build(FIXTURES / "math", tmp_path_factory.mktemp("math"))
 
 
 @dataclass(frozen=True)
