@@ -121,10 +121,20 @@ def _start_epub(project: Project, article: content.Content, parts: dict[str, str
 
 
 def _save(output: Path, project: Project, edition: str, digest: str, data: bytes, last: int | None,
-          starts: tuple[pdf.PageStart, ...]) -> None:
-    """Write an edition and its stamp (for the PDF, with its last page and its pages' starts)."""
+          starts: tuple[pdf.PageStart, ...], warnings: tuple[Problem, ...]) -> None:
+    """Write an edition and its stamp, with the build's warnings (for the PDF, with its last page
+    and its pages' starts)."""
     write_atomically(output / project.file(edition), data)
-    cache.record(output, project, edition, digest, data, *((last, starts) if edition == "pdf" else ()))
+    cache.record(output, project, edition, digest, data, *((last, starts) if edition == "pdf" else (None, ())),
+                 warnings)
+
+
+def _warn(warnings: tuple[Problem, ...], strict: bool) -> None:
+    """Report the manuscript's warnings; with `strict`, they fail the build."""
+    for warning in warnings:
+        LOGGER.warning("%s", warning)
+    if strict and warnings:
+        raise SatsError(*warnings)
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,7 @@ class Options:
     editions: tuple[str, ...] | None = None  # None: every edition the metadata has what it needs for
     strict: bool = False  # warnings fail the build
     force: bool = False  # rebuild every chosen edition, from nothing kept in the cache
-    keep_html: bool = False  # also write the HTML WeasyPrint lays out
+    keep_html: bool = False  # also write the HTML WeasyPrint lays out (laying it out even if up to date)
 
 
 @dataclass(frozen=True)
@@ -163,7 +173,7 @@ def plan(project: Project, output: Path, digests: dict[str, str], options: Optio
     # them from the archival PDF as built, while it is current.
     current = reuse and "pdf" not in stale and cache.up_to_date(output, project, "pdf", digests["pdf"])
     starts = cache.page_starts(output, project, digests["pdf"]) if current else None
-    lay_out = "pdf" in stale or (starts is None and any(e in stale for e in PAGED))
+    lay_out = options.keep_html or "pdf" in stale or (starts is None and any(e in stale for e in PAGED))
     archival = output / project.file("pdf") if "print" in stale and not lay_out else None
     return Plan(editions, stale, lay_out, reuse, None if lay_out else starts, archival)
 
@@ -197,15 +207,14 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         digests = cache.inputs_digests(project)
         todo = plan(project, output, digests, options)
     outputs = {e: output / project.file(e) for e in todo.editions}
-    if not todo.stale:
+    if not todo.stale and not todo.lay_out:  # the warnings of the build that made them, again
+        warnings = cache.warnings(output, project, todo.editions)
+        _warn(warnings, options.strict)
         last = cache.last_page(output, project)
-        return Result(project, outputs, (project.journal.first_page, last) if last else None, (), ())
+        return Result(project, outputs, (project.journal.first_page, last) if last else None, warnings, ())
     with stage("read"):
         source = manuscript.read(project)
-    for warning in source.warnings:
-        LOGGER.warning("%s", warning)
-    if options.strict and source.warnings:
-        raise SatsError(*source.warnings)
+    _warn(source.warnings, options.strict)
     with stage("parse"):  # or not: the parse of the same inputs is kept
         digest = content.parse_digest(source)
         kept = cache.recall(output, project, cache.PARSED, digest) if todo.reuse else None
@@ -270,11 +279,11 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         if options.strict and inspected.findings:
             raise SatsError(*inspected.findings)
     for edition, data in made.items():
-        _save(output, project, edition, digests[edition], data, last, starts or ())
+        _save(output, project, edition, digests[edition], data, last, starts or (), source.warnings)
     if report is not None:
         write_atomically(output / project.preflight_file, (report + "\n").encode())
     if options.keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
-        write_atomically(output / f"{project.slug}.print.html", html.encode())
+        write_atomically(output / project.html_file, html.encode())
     pages = (project.journal.first_page, last) if last else None
     if pages:
         LOGGER.info("%s: printed pages %s", outputs.get("pdf", project.slug), page_range(*pages))
