@@ -32,7 +32,7 @@ PRINT = (*COMMON, TEMPLATES / "print.html.j2", TEMPLATES / "pdf", STYLES / "prin
 # The EPUB marks the print edition's pages, so whatever shapes the print layout shapes it too.
 DEPENDENCIES = {
     "pdf": PRINT,
-    "print": (*PRINT, TEMPLATES / "reports"),  # and the preflight report beside it
+    "print": (*PRINT, TEMPLATES / "reports", STYLES / "icc"),  # the preflight report, the default CMYK profile
     "epub": (*PRINT, TEMPLATES / "epub", STYLES / "epub.css", STYLES / "cover.css"),
     # The JATS file and the deposit carry the print edition's last page.
     "jats": (*PRINT, TEMPLATES / "jats"),

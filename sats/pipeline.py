@@ -6,30 +6,19 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from . import (
-    __version__,
-    artwork,
-    cache,
-    config,
-    content,
-    crossref,
-    epub,
-    finishing,
-    jats,
-    manuscript,
-    mathematics,
-    pdf,
-    preflight,
-    templates,
-)
+from . import __version__, cache, config, content, crossref, manuscript, pdf
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
 from .timing import stage
+
+if TYPE_CHECKING:  # the engines are loaded when there is something to make: a no-op build stays fast
+    from . import epub, templates
 
 LOGGER = logging.getLogger("sats")
 EDITIONS = ("pdf", "print", "epub", "jats", "crossref")
@@ -65,6 +54,8 @@ def printed_in(project: Project, last_page: int | None) -> str:
 def template_context(project: Project, parts: dict[str, str], last_page: int | None) -> templates.Context:
     """What every template sees: the project, its labels and the article's HTML parts; the last
     page, if it is known."""
+    from . import templates
+
     labels = templates.labels(project.lang)
     abstract = parts.get("abstract") or ""
     description = lxml_html.fromstring(f"<div>{abstract}</div>").text_content().strip() if abstract else ""
@@ -94,6 +85,8 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
     (a CSS target counter), so one layout does. Only a one-page article is laid out again, to
     print its page alone rather than a range.
     """
+    from . import templates
+
     first, last = project.journal.first_page, project.journal.last_page
     html = templates.render("print.html.j2", template_context(project, parts, last))
     roots = (STYLES, project.root)
@@ -114,6 +107,8 @@ def _start_epub(project: Project, article: content.Content, parts: dict[str, str
                 reuse: bool) -> epub.Writing:
     """Start writing the EPUB, its cover rendered (or, if `reuse`, taken from the cache); the
     last page is the metadata's, if it names one, or else printed when the EPUB is finished."""
+    from . import epub
+
     context = template_context(project, parts, project.journal.last_page)
     html = epub.cover_html(context)
     image = cache.cover(output, project, html, lambda: epub.cover(html, project), fresh=not reuse)
@@ -212,6 +207,8 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         _warn(warnings, options.strict)
         last = cache.last_page(output, project)
         return Result(project, outputs, (project.journal.first_page, last) if last else None, warnings, ())
+    from . import artwork, finishing, jats, mathematics, preflight, templates
+
     with stage("read"):
         source = manuscript.read(project)
     _warn(source.warnings, options.strict)
