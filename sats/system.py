@@ -19,7 +19,7 @@ class Library:
 
     file: str
     package: str
-    required: bool = True  # WeasyPrint 70 works without the others, but the PDF's bytes differ
+    required: bool = True  # False: WeasyPrint 70 works without it, though the PDFs are other bytes
     version: str | None = None  # the function that tells the library's version, if it shapes the output
 
 
