@@ -270,13 +270,11 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         report = templates.render("reports/preflight.txt.j2", report=inspected,
                                   file=preflight.one_line(outputs["print"].name),
                                   page_range=page_range(project.journal.first_page, last))
-        for warning in inspected.findings:
-            LOGGER.warning("%s", warning)
+        _warn(inspected.findings, options.strict)
         warnings += inspected.findings
-        if options.strict and inspected.findings:
-            raise SatsError(*inspected.findings)
-    for edition, data in made.items():
-        _save(output, project, edition, digests[edition], data, last, starts or (), source.warnings)
+    for edition, data in made.items():  # the preflight's findings are the press PDF's
+        _save(output, project, edition, digests[edition], data, last, starts or (),
+              warnings if edition == "print" else source.warnings)
     if report is not None:
         write_atomically(output / project.preflight_file, (report + "\n").encode())
     if options.keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone

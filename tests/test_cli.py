@@ -345,6 +345,7 @@ SHAPES = [
     ("templates/pdf/pdfx.xmp.j2", pipeline.EDITIONS),
     ("templates/partials/front.html.j2", pipeline.EDITIONS),
     ("templates/reports/preflight.txt.j2", ("print",)),
+    ("styles/icc/FOGRA39L.icc", ("print",)),  # the fixture names its own profile: the default is for print alone
     ("templates/epub/metadata.xml.j2", ("epub",)),
     ("templates/jats/front.xml.j2", ("jats", "crossref")),
     ("templates/crossref/deposit.xml.j2", ("crossref",)),
@@ -467,3 +468,15 @@ def test_without_the_system_harfbuzz_subsetter(mini: Built, tmp_path: Path) -> N
         name = mini.project.file(edition)
         same = (tmp_path / name).read_bytes() == (mini.output / name).read_bytes()
         assert same == (edition == "epub" or not subsetter), edition
+
+
+def test_the_preflights_findings_are_kept_with_the_press_pdf(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The press PDF's preflight findings are its build's warnings: said again when it is up to
+    date, and fatal with --strict then too."""
+    folder = FIXTURES / "colour-figures"
+    assert main(["build", str(folder), "-o", str(tmp_path), "--edition", "print"]) == 0
+    findings = [line for line in capsys.readouterr().err.splitlines() if ": page " in line]
+    assert len(findings) == 3
+    assert main(["build", str(folder), "-o", str(tmp_path), "--edition", "print", "--strict"]) == 1
+    assert capsys.readouterr().err.splitlines()[-3:] == findings
