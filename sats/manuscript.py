@@ -25,6 +25,7 @@ INLINE_ELEMENTS = {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", 
                    "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr"}
 SAFE_ATTRIBUTES = {"class", "dir", "href", "id", "lang", "title", "xml:lang", "datetime"}
 SAFE_LINK = re.compile(r"^(https?:|mailto:|#)")
+RASTER_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 MAX_SOURCE_BYTES = 5_000_000
 MAX_NESTING = 12  # quote and list levels: enough for any article, bounded for the engines
 QUOTES = re.compile(r"^(?:\s*>)*")
@@ -149,12 +150,39 @@ def resource_problem(target: str, base: Path, root: Path) -> str | None:
     return None if path.is_file() else "not found"
 
 
+def image_problem(path: Path) -> str | None:
+    """What makes the image file `path` unusable, or None: an SVG must be well-formed XML, and a
+    PNG, JPEG, GIF or WebP image must decode whole (not truncated)."""
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        from lxml import etree
+
+        try:
+            etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError as error:
+            return f"is not well-formed SVG: {error.msg}"
+    elif suffix in RASTER_IMAGES:
+        from PIL import Image, ImageFile
+
+        # WeasyPrint, once loaded, lets Pillow draw a truncated image in part: not here.
+        tolerant, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+            return f"cannot be read as an image: {error}"
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
+    return None
+
+
 def check_images(sources: list[Source], root: Path) -> None:
-    """Every image is an existing file inside the manuscript folder."""
+    """Every image is an existing file inside the manuscript folder, and a usable image."""
     for source in sources:
         for number, line in _lines(source):
             for match in IMAGE.finditer(line):
-                problem = resource_problem(match.group(1), source.path.parent, root)
+                problem = resource_problem(match.group(1), source.path.parent, root) or \
+                    image_problem(source.path.parent / match.group(1))
                 if problem:
                     raise SatsError.at(f"image {match.group(1)!r} {problem}", source.path, number)
 

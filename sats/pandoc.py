@@ -12,13 +12,14 @@ from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
 
-from .errors import SatsError
+from .errors import Problem, SatsError
 
 LOGGER = logging.getLogger("sats.pandoc")
 TIMEOUT = 120  # seconds; the first title takes half a second
 # Pandoc's runtime suggests itself a 64 MB heap; at 4 MB it is as fast here and holds ~50 MB less.
 RUNTIME = ("+RTS", "-H4m", "-RTS")
 MESSAGE = re.compile(r"^\[(WARNING|INFO|ERROR)\]\s*(.*)$")
+POSITION = re.compile(r'^Error at (?:"[^"]*" )?\(line (\d+), column (\d+)\):$')  # a reader's syntax error
 
 
 @functools.cache
@@ -35,15 +36,28 @@ def version() -> str:
 
 
 def run(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
-        epoch: int | None = None) -> str:
-    """Run pandoc with `args` on `stdin` and return its standard output as text."""
-    return start(args, stdin, sandbox=sandbox, epoch=epoch).result().decode()
+        epoch: int | None = None, source: Path | None = None) -> str:
+    """Run pandoc with `args` on `stdin` (the text of the file `source`, if it is one) and return
+    its standard output as text."""
+    return start(args, stdin, sandbox=sandbox, epoch=epoch, source=source).result().decode()
+
+
+def _failure(stderr: str, status: int, source: Path | None) -> Problem:
+    """pandoc's error message as one problem: a syntax error in `source` at its line."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    for index, line in enumerate(lines[:-1]):
+        position = POSITION.match(line)
+        if position and source is not None:
+            return Problem(f"syntax error at column {position[2]}: {lines[index + 1]}", source, int(position[1]))
+    return Problem(f"pandoc failed: {lines[-1] if lines else status}")
 
 
 class Job:
     """A pandoc run under way: the build goes on while it works."""
 
-    def __init__(self, command: list[str], stdin: str | None, env: dict[str, str], cwd: Path | None) -> None:
+    def __init__(self, command: list[str], stdin: str | None, env: dict[str, str], cwd: Path | None,
+                 source_path: Path | None = None) -> None:
+        self._source = source_path  # the file whose text `stdin` is, if it is one
         # Files, not pipes: nothing has to be pumped while pandoc runs, so no thread is needed.
         self._files = ExitStack()
         source, self._stdout, self._stderr = (self._files.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
@@ -76,8 +90,7 @@ class Job:
             elif line.strip():
                 LOGGER.debug("pandoc: %s", line)
         if status != 0:
-            last = stderr.strip().splitlines()
-            raise SatsError.at(f"pandoc failed: {last[-1] if last else status}")
+            raise SatsError(_failure(stderr, status, self._source))
         return stdout
 
     def cancel(self) -> None:
@@ -88,15 +101,16 @@ class Job:
 
 
 def start(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
-          epoch: int | None = None, cwd: Path | None = None) -> Job:
+          epoch: int | None = None, cwd: Path | None = None, source: Path | None = None) -> Job:
     """Start pandoc with `args` on `stdin`.
 
     Pandoc runs sandboxed by default: it may read only the files named on its command line.
     `epoch` is the SOURCE_DATE_EPOCH pandoc stamps into what it writes. Unsandboxed runs
     (the EPUB writer, which the sandbox keeps from its CSS and fonts) must only be given
-    documents whose resources were checked (content.check_resources).
+    documents whose resources were checked (content.check_resources). A syntax error names its
+    line in `source`, the file whose text `stdin` is.
     """
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
-    return Job([executable(), *RUNTIME, *(["--sandbox"] if sandbox else []), *args], stdin, env, cwd)
+    return Job([executable(), *RUNTIME, *(["--sandbox"] if sandbox else []), *args], stdin, env, cwd, source)

@@ -7,32 +7,19 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from . import (
-    __version__,
-    artwork,
-    cache,
-    config,
-    content,
-    crossref,
-    epub,
-    finishing,
-    jats,
-    manuscript,
-    mathematics,
-    pdf,
-    preflight,
-    templates,
-    typography,
-)
+from . import __version__, cache, config, content, crossref, manuscript, pdf, typography
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
 from .timing import stage
+
+if TYPE_CHECKING:  # the engines are loaded when there is something to make: a no-op build stays fast
+    from . import epub, templates
 
 LOGGER = logging.getLogger("sats")
 EDITIONS = ("pdf", "print", "epub", "jats", "crossref")
@@ -80,6 +67,8 @@ def printed_in(project: Project, last_page: int | None) -> str:
 def template_context(project: Project, parts: dict[str, str], last_page: int | None) -> templates.Context:
     """What every template sees: the project, its labels and the article's HTML parts; the last
     page, if it is known."""
+    from . import templates
+
     labels = templates.labels(project.lang)
     abstract = parts.get("abstract") or ""
     description = lxml_html.fromstring(f"<div>{abstract}</div>").text_content().strip() if abstract else ""
@@ -112,6 +101,8 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str,
     laid out again with fixes where it was found, at most `RELAYOUTS` times, and the best layout
     kept.
     """
+    from . import templates
+
     first, last = project.journal.first_page, project.journal.last_page
     html = templates.render("print.html.j2", template_context(project, parts, last))
     roots = (STYLES, project.root)
@@ -150,26 +141,23 @@ def _measure(document: Any, first_page: int) -> tuple[typography.Fault, ...]:
         return typography.report(weasyprint_private.measure(document.pages, first_page))
 
 
-def _report_typography(path: Path, report: Typesetting, strict: bool) -> None:
-    """Say what the typographic report found (with `-v`) and warn of the hard faults left; under
-    `strict` they fail the build."""
+def _report_typography(path: Path, report: Typesetting) -> tuple[Problem, ...]:
+    """Say what the typographic report found (with `-v`); the hard faults left, as warnings."""
     LOGGER.info("typography: first layout: %s", typography.summary(report.found))
     if report.layouts > 1:
         LOGGER.info("typography: after fixes (%d layouts): %s", report.layouts, typography.summary(report.kept))
-    hard = [fault for fault in report.kept if fault.hard]
     for fault in report.kept:
         if not fault.hard:
             LOGGER.info("%s: %s", path, fault)
-    for fault in hard:
-        LOGGER.warning("%s: %s", path, fault)
-    if strict and hard:
-        raise SatsError(*(Problem(str(fault), path) for fault in hard))
+    return tuple(Problem(str(fault), path) for fault in report.kept if fault.hard)
 
 
 def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path,
                 reuse: bool) -> epub.Writing:
     """Start writing the EPUB, its cover rendered (or, if `reuse`, taken from the cache); the
     last page is the metadata's, if it names one, or else printed when the EPUB is finished."""
+    from . import epub
+
     context = template_context(project, parts, project.journal.last_page)
     html = epub.cover_html(context)
     image = cache.cover(output, project, html, lambda: epub.cover(html, project), fresh=not reuse)
@@ -177,10 +165,20 @@ def _start_epub(project: Project, article: content.Content, parts: dict[str, str
 
 
 def _save(output: Path, project: Project, edition: str, digest: str, data: bytes, last: int | None,
-          starts: tuple[pdf.PageStart, ...]) -> None:
-    """Write an edition and its stamp (for the PDF, with its last page and its pages' starts)."""
+          starts: tuple[pdf.PageStart, ...], warnings: tuple[Problem, ...]) -> None:
+    """Write an edition and its stamp, with the build's warnings (for the PDF, with its last page
+    and its pages' starts)."""
     write_atomically(output / project.file(edition), data)
-    cache.record(output, project, edition, digest, data, *((last, starts) if edition == "pdf" else ()))
+    cache.record(output, project, edition, digest, data, *((last, starts) if edition == "pdf" else (None, ())),
+                 warnings)
+
+
+def _warn(warnings: tuple[Problem, ...], strict: bool) -> None:
+    """Report the manuscript's warnings; with `strict`, they fail the build."""
+    for warning in warnings:
+        LOGGER.warning("%s", warning)
+    if strict and warnings:
+        raise SatsError(*warnings)
 
 
 @dataclass(frozen=True)
@@ -190,7 +188,7 @@ class Options:
     editions: tuple[str, ...] | None = None  # None: every edition the metadata has what it needs for
     strict: bool = False  # warnings fail the build
     force: bool = False  # rebuild every chosen edition, from nothing kept in the cache
-    keep_html: bool = False  # also write the HTML WeasyPrint lays out
+    keep_html: bool = False  # also write the HTML WeasyPrint lays out (laying it out even if up to date)
 
 
 @dataclass(frozen=True)
@@ -219,7 +217,7 @@ def plan(project: Project, output: Path, digests: dict[str, str], options: Optio
     # them from the archival PDF as built, while it is current.
     current = reuse and "pdf" not in stale and cache.up_to_date(output, project, "pdf", digests["pdf"])
     starts = cache.page_starts(output, project, digests["pdf"]) if current else None
-    lay_out = "pdf" in stale or (starts is None and any(e in stale for e in PAGED))
+    lay_out = options.keep_html or "pdf" in stale or (starts is None and any(e in stale for e in PAGED))
     archival = output / project.file("pdf") if "print" in stale and not lay_out else None
     return Plan(editions, stale, lay_out, reuse, None if lay_out else starts, archival)
 
@@ -253,15 +251,16 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         digests = cache.inputs_digests(project)
         todo = plan(project, output, digests, options)
     outputs = {e: output / project.file(e) for e in todo.editions}
-    if not todo.stale:
+    if not todo.stale and not todo.lay_out:  # the warnings of the build that made them, again
+        warnings = cache.warnings(output, project, todo.editions)
+        _warn(warnings, options.strict)
         last = cache.last_page(output, project)
-        return Result(project, outputs, (project.journal.first_page, last) if last else None, (), ())
+        return Result(project, outputs, (project.journal.first_page, last) if last else None, warnings, ())
+    from . import artwork, finishing, jats, mathematics, preflight, templates
+
     with stage("read"):
         source = manuscript.read(project)
-    for warning in source.warnings:
-        LOGGER.warning("%s", warning)
-    if options.strict and source.warnings:
-        raise SatsError(*source.warnings)
+    _warn(source.warnings, options.strict)
     with stage("parse"):  # or not: the parse of the same inputs is kept
         digest = content.parse_digest(source)
         kept = cache.recall(output, project, cache.PARSED, digest) if todo.reuse else None
@@ -275,6 +274,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         parts = content.html_parts(article)
     made: dict[str, bytes] = {}
     html, press, typeset_report = None, None, None
+    typeset_faults: tuple[Problem, ...] = ()
     last = project.journal.last_page or cache.last_page(output, project)
     starts = todo.starts
     # Pandoc writes the EPUB and the JATS file while WeasyPrint lays out the print edition.
@@ -288,7 +288,8 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         if todo.lay_out:
             with stage("pdf"):
                 rendered, last, html, typeset_report = typeset(project, parts)
-            _report_typography(output / project.file("pdf"), typeset_report, options.strict)
+            typeset_faults = _report_typography(output / project.file("pdf"), typeset_report)
+            _warn(typeset_faults, options.strict)
             starts, archival = rendered.starts, rendered.data
             if "pdf" in todo.stale:
                 made["pdf"] = rendered.data
@@ -314,28 +315,28 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
             if job is not None:
                 job.cancel()
         raise
-    report, warnings = None, source.warnings
+    report = None
+    press_findings: tuple[Problem, ...] = ()
     if press is not None:  # the printer reads the preflight report beside the file
         with stage("preflight"):
             inspected = preflight.inspect(press.data, project.press, press.images, project.root)
         report = templates.render("reports/preflight.txt.j2", report=inspected,
                                   file=preflight.one_line(outputs["print"].name),
                                   page_range=page_range(project.journal.first_page, last))
-        for warning in inspected.findings:
-            LOGGER.warning("%s", warning)
-        warnings += inspected.findings
-        if options.strict and inspected.findings:
-            raise SatsError(*inspected.findings)
-    for edition, data in made.items():
-        _save(output, project, edition, digests[edition], data, last, starts or ())
+        _warn(inspected.findings, options.strict)
+        press_findings = inspected.findings
+    for edition, data in made.items():  # the layout's faults are both PDFs', the preflight's the press PDF's
+        stamped = source.warnings + (typeset_faults if edition in ("pdf", "print") else ()) + \
+            (press_findings if edition == "print" else ())
+        _save(output, project, edition, digests[edition], data, last, starts or (), stamped)
     if typeset_report is not None and "pdf" in made:  # for `check`, keyed by the PDF itself
-        cache.keep(output, project, typography.KEPT, hashlib.sha256(made["pdf"]).hexdigest(),
+        cache.keep(output, project, cache.TYPOGRAPHY, hashlib.sha256(made["pdf"]).hexdigest(),
                    typography.to_json(typeset_report.kept))
     if report is not None:
         write_atomically(output / project.preflight_file, (report + "\n").encode())
     if options.keep_html and html is not None:  # what Sats feeds WeasyPrint, to time or inspect it alone
-        write_atomically(output / f"{project.slug}.print.html", html.encode())
+        write_atomically(output / project.html_file, html.encode())
     pages = (project.journal.first_page, last) if last else None
     if pages:
         LOGGER.info("%s: printed pages %s", outputs.get("pdf", project.slug), page_range(*pages))
-    return Result(project, outputs, pages, warnings, todo.stale)
+    return Result(project, outputs, pages, source.warnings + typeset_faults + press_findings, todo.stale)

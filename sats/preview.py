@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from PIL import Image
@@ -13,6 +14,8 @@ PAGE_WIDTH = 900
 THUMB_WIDTH = 300
 COLUMNS = 4
 GAP = 16
+SHEET = "contact-sheet.png"
+WRITTEN = re.compile(rf"page-\d+\.png|{re.escape(SHEET)}")  # the names of the files `write` writes
 
 
 def contact_sheet(pages: list[Image.Image]) -> Image.Image:
@@ -28,7 +31,7 @@ def contact_sheet(pages: list[Image.Image]) -> Image.Image:
 
 
 def write(pdf: Path, folder: Path, first_page: int) -> list[Path]:
-    """Write page-NNN.png for every page of `pdf` and contact-sheet.png into `folder`."""
+    """Write page-N.png for every page N of `pdf` and contact-sheet.png into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     pages = images.pages(pdf.read_bytes(), PAGE_WIDTH)
     written = []
@@ -36,6 +39,19 @@ def write(pdf: Path, folder: Path, first_page: int) -> list[Path]:
         path = folder / f"page-{number}.png"
         path.write_bytes(images.png(page))
         written.append(path)
-    sheet = folder / "contact-sheet.png"
+    sheet = folder / SHEET
     sheet.write_bytes(images.png(contact_sheet(pages)))
     return [*written, sheet]
+
+
+def remove(folder: Path) -> None:
+    """Remove the images `write` wrote into `folder`, and the folder and its parent once empty."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if WRITTEN.fullmatch(path.name) and path.is_file():
+            path.unlink()
+    for empty in (folder, folder.parent):
+        if any(empty.iterdir()):
+            break
+        empty.rmdir()

@@ -264,9 +264,6 @@ def better(faults: tuple[Fault, ...], than: tuple[Fault, ...]) -> bool:
     return score(faults) < score(than)
 
 
-KEPT = "typography.json"  # the report of a PDF, kept beside it in the cache for `check`
-
-
 def to_json(faults: tuple[Fault, ...]) -> bytes:
     """The faults as JSON, to keep."""
     return json.dumps([[fault.kind, fault.page, fault.words, fault.detail] for fault in faults],

@@ -149,3 +149,21 @@ def test_two_builds_at_once_leave_whole_files(tmp_path: Path) -> None:
     for built in (p for p in reference.iterdir() if p.is_file()):
         assert (tmp_path / built.name).read_bytes() == built.read_bytes(), built.name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".") and p.name != ".sats-cache"], "no leftovers"
+
+
+def test_a_slug_cannot_lead_out_of_the_output_folder(manuscript_copy: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Neither build nor clean writes or removes a file outside the output folder a slug points to."""
+    metadata = manuscript_copy / "metadata.yaml"
+    metadata.write_text(metadata.read_text() + "slug: ../escaped\n")
+    beside = tmp_path / "out"
+    output = beside / "dist"
+    output.mkdir(parents=True)
+    for name in ("escaped.pdf", "escaped.epub"):
+        (beside / name).write_text("the editor's file, not Sats's")
+    for command in ("build", "clean"):
+        assert main([command, str(manuscript_copy), "-o", str(output)]) == 1
+        assert capsys.readouterr().err.strip().endswith(
+            "'slug' must be lower-case letters, digits and single hyphens between them, such as 'hansen-2024', "
+            "got '../escaped'")
+    assert sorted(p.name for p in beside.rglob("*")) == ["dist", "escaped.epub", "escaped.pdf"]

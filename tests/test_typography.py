@@ -139,9 +139,10 @@ def test_a_note_taller_than_its_room_asks_for_more() -> None:
 def test_hard_faults_fail_a_strict_build(tmp_path: Path) -> None:
     fault = Fault("hyphen across a page", 321, "kollekti\u2010 / ve", "the word continues on the next page")
     report = pipeline.Typesetting((fault,), (fault,), 4)
-    pipeline._report_typography(tmp_path / "a.pdf", report, strict=False)
+    faults = pipeline._report_typography(tmp_path / "a.pdf", report)
+    pipeline._warn(faults, strict=False)
     with pytest.raises(SatsError) as raised:
-        pipeline._report_typography(tmp_path / "a.pdf", report, strict=True)
+        pipeline._warn(faults, strict=True)
     assert str(raised.value) == f"{tmp_path / 'a.pdf'}: page 321: hyphen across a page: «kollekti\u2010 / ve» " \
                                 "(the word continues on the next page)"
 
