@@ -18,6 +18,7 @@ from . import (
     content,
     crossref,
     epub,
+    figures,
     finishing,
     jats,
     manuscript,
@@ -87,8 +88,9 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     )
 
 
-def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]:
-    """Lay out the print edition and write its PDF; return it with its last page and its HTML.
+def typeset(project: Project, parts: dict[str, str], resources: dict[Path, bytes]) -> tuple[pdf.Pdf, int, str]:
+    """Lay out the print edition (with `resources`, the sanitised SVGs, in place of their files)
+    and write its PDF; return it with its last page and its HTML.
 
     Unless the metadata names the last page, the first page prints the page the layout ends on
     (a CSS target counter), so one layout does. Only a one-page article is laid out again, to
@@ -97,12 +99,14 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
     first, last = project.journal.first_page, project.journal.last_page
     html = templates.render("print.html.j2", template_context(project, parts, last))
     roots = (STYLES, project.root)
-    document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
+    document = pdf.lay_out(html, project.root, roots, epoch=project.epoch, resources=resources)
     produced = first + len(document.pages) - 1
     if last is None and produced == first:
         html = templates.render("print.html.j2", template_context(project, parts, produced))
-        document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
-    elif last is not None and produced != last:
+        document = pdf.lay_out(html, project.root, roots, epoch=project.epoch, resources=resources)
+    for overflow in pdf.overflows(document):
+        LOGGER.warning("%s: %s", project.body.name, overflow)
+    if last is not None and produced != last:
         LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
                        project.metadata_file.name, produced, last)
     edition = pdf.Edition(first, printed_in(project, produced),
@@ -111,13 +115,13 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str]
 
 
 def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path,
-                reuse: bool) -> epub.Writing:
+                reuse: bool, placed: figures.Images) -> epub.Writing:
     """Start writing the EPUB, its cover rendered (or, if `reuse`, taken from the cache); the
     last page is the metadata's, if it names one, or else printed when the EPUB is finished."""
     context = template_context(project, parts, project.journal.last_page)
     html = epub.cover_html(context)
     image = cache.cover(output, project, html, lambda: epub.cover(html, project), fresh=not reuse)
-    return epub.start(project, article, context, image)
+    return epub.start(project, article, context, image, placed)
 
 
 def _save(output: Path, project: Project, edition: str, digest: str, data: bytes, last: int | None,
@@ -217,12 +221,13 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
             cache.keep(output, project, cache.PARSED, digest, parsing.parsed)
         mathematics.check(article, source)
         parts = content.html_parts(article)
+        placed = figures.images(article.parts, project.root)
     made: dict[str, bytes] = {}
     html, press = None, None
     last = project.journal.last_page or cache.last_page(output, project)
     starts = todo.starts
     # Pandoc writes the EPUB and the JATS file while WeasyPrint lays out the print edition.
-    writing = _start_epub(project, article, parts, output, todo.reuse) if "epub" in todo.stale else None
+    writing = _start_epub(project, article, parts, output, todo.reuse, placed) if "epub" in todo.stale else None
     files = {"pdf": project.file("pdf"), "epub": project.file("epub")}
     in_jats = jats.start(project, article, source.bibliography, files) \
         if any(e in todo.stale for e in ("jats", "crossref")) else None
@@ -231,7 +236,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         archival = todo.archival.read_bytes() if todo.archival else None
         if todo.lay_out:
             with stage("pdf"):
-                rendered, last, html = typeset(project, parts)
+                rendered, last, html = typeset(project, parts, placed.svgs)
             starts, archival = rendered.starts, rendered.data
             if "pdf" in todo.stale:
                 made["pdf"] = rendered.data

@@ -1,4 +1,4 @@
-"""WeasyPrint below its public API, in one room: the tagging of the archival PDF and the walk
+"""WeasyPrint below its public API, in one room: the tagging of the archival PDF and the walks
 through the laid-out pages' boxes.
 
 Written for WeasyPrint 70.0 (pinned in requirements.lock). Its private names change between
@@ -70,3 +70,21 @@ def page_areas(page: Any) -> Iterator[tuple[bool, Any]]:
 def is_line(box: Any) -> bool:
     """Whether `box` is a line of text."""
     return isinstance(box, boxes.LineBox)
+
+
+def outside_the_text_block(document: Any) -> Iterator[tuple[int, Any, float]]:
+    """The tables and images that stand out of the text block, with the number of their page
+    and by how many CSS pixels. Figures and tables are blocks: lines are not looked into."""
+    for number, page in enumerate(document.pages, 1):
+        left = page._page_box.content_box_x()
+        right = left + page._page_box.width
+        pending = [box for _, box in page_areas(page)]
+        while pending:
+            box = pending.pop()
+            if isinstance(box, boxes.TableBox | boxes.ReplacedBox) and box.element is not None:
+                start = box.border_box_x()
+                excess = max(start + box.border_width() - right, left - start)
+                if excess > 0.5:
+                    yield number, box.element, excess
+            elif not isinstance(box, boxes.LineBox):
+                pending += getattr(box, "children", ())
