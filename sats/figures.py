@@ -19,8 +19,8 @@ from .errors import SatsError, display_path
 
 LOGGER = logging.getLogger("sats.figures")
 
-# Pillow, lxml and the templates load only when an image or a caption is at hand: a build that
-# finds its editions up to date reads this module for the image files alone.
+# Pillow, lxml and the templates are imported where an image or a caption is at hand: a build
+# that finds its editions up to date, which reads the manuscript for its images' names, needs none.
 
 # Cross-reference identifiers by prefix, as Quarto writes them; `mathematics` numbers the equations.
 KINDS = {"fig": "figure", "tbl": "table", "sec": "section", "eq": "equation"}
