@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .manuscript import IMAGE, Manuscript
+from .manuscript import Manuscript, placed_images
 
 ORIENTATION = 0x0112  # the EXIF tag
 
@@ -48,10 +48,9 @@ def placed(manuscript: Manuscript) -> tuple[Artwork, ...]:
     for source in (manuscript.abstract, manuscript.body, manuscript.notes, manuscript.translation):
         if source is None:
             continue
-        for number, line in enumerate(source.text.split("\n"), 1):
-            for match in IMAGE.finditer(line):
-                path = (source.path.parent / match.group(1)).resolve()
-                found.append(Artwork(match.group(1), path, source.path, number))
+        for image in placed_images(source.text):
+            path = (source.path.parent / image.target).resolve()
+            found.append(Artwork(image.target, path, source.path, image.line))
     return tuple(found)
 
 

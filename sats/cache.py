@@ -17,7 +17,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from . import system
+from . import manuscript, system
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
@@ -106,7 +106,8 @@ def _digest(what: str, paths: tuple[Path, ...], read: dict[Path, str] | None = N
 def inputs_digests(project: Project) -> dict[str, str]:
     """For each edition of `project`, a digest of everything that shapes it."""
     read: dict[Path, str] = {}
-    return {edition: _digest(edition, (*project.source_files, *paths), read) for edition, paths in DEPENDENCIES.items()}
+    sources = (*project.source_files, *manuscript.image_files(project))
+    return {edition: _digest(edition, (*sources, *paths), read) for edition, paths in DEPENDENCIES.items()}
 
 
 def _stamp_path(output: Path, project: Project) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pikepdf
 
-from . import cache, content, crossref, jats, manuscript, templates, typography, validator, wordcheck
+from . import cache, content, crossref, fonts, jats, manuscript, templates, typography, validator, wordcheck
 from .config import Project
 from .errors import Problem
 
@@ -37,9 +37,13 @@ def pdf_problems(path: Path, project: Project) -> list[str]:
             box = [float(value) for value in page.mediabox]
             if abs(box[2] - box[0] - width) > 0.5 or abs(box[3] - box[1] - height) > 0.5:
                 problems.append(f"page {number} is not {project.page_size}")
-            for name, font in (page.Resources.get("/Font") or {}).items():
+            for font in fonts.used(page.Resources):
+                name = str(font.get("/BaseFont"))
                 if font.get("/Subtype") == "/Type3":
                     problems.append(f"page {number}: font {name} is a Type 3 font")
+                elif not fonts.is_own(name):
+                    problems.append(f"page {number}: font {name} is not one of the project's (styles/fonts): "
+                                    "a fallback for text its fonts cannot set")
                 descriptor = font.get("/FontDescriptor") or next(
                     (d.get("/FontDescriptor") for d in font.get("/DescendantFonts", [])), None)
                 if descriptor is None or not any(key in descriptor for key in

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lxml import html as lxml_html
 
-from . import mathematics, pandoc
+from . import figures, mathematics, pandoc
 from .config import LANG_TAG
 from .errors import SatsError
 from .manuscript import Manuscript, resource_problem
@@ -69,10 +70,12 @@ class Parsing:
         entries = manuscript.bibliography.entries
         self._languages = {f"ref-{key}": str(entry["language"]) for key, entry in entries.items()
                            if LANG_TAG.match(str(entry.get("language", "")))}
-        self._job = None if parsed is not None else pandoc.start(_arguments(manuscript), manuscript.markdown())
+        self._job = None if parsed is not None else pandoc.start(_arguments(manuscript), manuscript.markdown(),
+                                                                 expected=figures.CROSS_REF_WARNING)
 
     def result(self) -> Content:
-        """The parsed article, each paragraph given its anchor."""
+        """The parsed article: figures and tables numbered, cross-references resolved, each paragraph
+        given its anchor."""
         if self._job is not None:
             self.parsed = self._job.result()
         assert self.parsed is not None
@@ -118,6 +121,7 @@ def _content(document: dict[str, Any], lang: str, formulas: bool) -> Content:
         if block["t"] == "Div" and block["c"][0][0] in parts:
             parts[block["c"][0][0]] = block["c"][1]
     parts = mathematics.number(parts) if formulas else parts
+    figures.number(list(parts.values()), lang)
     anchors = 0
     for node in walk(list(parts.values())):
         if node.get("t") in ("Para", "Plain"):
@@ -231,7 +235,7 @@ def check_resources(content: Content, root: Path) -> None:
     targets = []
     for node in walk(list(content.parts.values())):
         if node.get("t") == "Image":
-            targets.append(node["c"][2][0])
+            targets.append(unquote(node["c"][2][0]))  # pandoc writes `<my chart.png>` as my%20chart.png
         elif node.get("t") in ("RawBlock", "RawInline") and node["c"][0] in ("html", "html5"):
             fragment = lxml_html.fragment_fromstring(node["c"][1], create_parent="div")
             targets += [value for element in fragment.iter() if isinstance(element.tag, str)

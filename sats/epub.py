@@ -11,7 +11,7 @@ from typing import Any
 
 from lxml import etree
 
-from . import images, mathematics, pagebreaks, pandoc, pdf, templates
+from . import figures, images, mathematics, pagebreaks, pandoc, pdf, templates
 from .config import TOOL_ROOT, Project
 from .content import Block, Content, check_resources
 from .pdf import PageStart
@@ -106,11 +106,14 @@ class Writing:
         self._folder.cleanup()
 
 
-def start(project: Project, article: Content, context: templates.Context, cover_image: bytes) -> Writing:
-    """Start pandoc writing the EPUB's package, with `cover_image` (PNG) as its cover."""
+def start(project: Project, article: Content, context: templates.Context, cover_image: bytes,
+          placed: figures.Images) -> Writing:
+    """Start pandoc writing the EPUB's package, with `cover_image` (PNG) as its cover, and the
+    article's images as `placed` made them (SVGs sanitised) and scaled for the EPUB."""
     check_resources(article, project.root)
     folder = tempfile.TemporaryDirectory(prefix="sats-epub-")
     work = Path(folder.name)
+    copies = figures.epub_copies(placed, work)
     (work / "cover.png").write_bytes(cover_image)
     (work / "metadata.xml").write_text(templates.render("epub/metadata.xml.j2", context), encoding="utf-8")
     args = ["--from=json", "--to=epub3", "--mathml", "--split-level=1", "--epub-title-page=false",
@@ -118,9 +121,10 @@ def start(project: Project, article: Content, context: templates.Context, cover_
             f"--epub-metadata={work / 'metadata.xml'}",
             *(f"--epub-embed-font={STYLES / 'fonts' / name}" for name in EPUB_FONTS),
             "--output=-"]
+    with figures.pointed(list(article.parts.values()), copies):
+        text = document(project, article, context)
     # The sandbox would keep pandoc from the CSS and fonts; check_resources above stands in.
-    job = pandoc.start(args, document(project, article, context), sandbox=False, epoch=project.epoch,
-                       cwd=project.root)
+    job = pandoc.start(args, text, sandbox=False, epoch=project.epoch, cwd=project.root)
     return Writing(job, folder)
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bibliography
+from . import bibliography, figures
 from .bibliography import Bibliography
 from .config import Project
 from .errors import Problem, SatsError
@@ -18,7 +18,12 @@ NOTE_CALL = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 CODE = re.compile(r"`+[^`]*`+")
 RAW_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)/?>")
 ATTRIBUTE = re.compile(r"([^\s=/]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
-IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
+# An image: its caption (brackets nested once, lines may wrap), its file, and its attributes.
+IMAGE = re.compile(r"!\[(?P<caption>(?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(?:<(?P<spaced>[^>\n]+)>|(?P<target>[^)\s>]+))"
+                   r"(?:[^)]*\)(?P<attributes>\{[^}]*\}))?")
+ALT = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s}]+)")
+# Where a cross-reference's target is defined: an identifier in an attribute block.
+CROSS_REF_TARGET = re.compile(r"\{[^{}]*?#((?:fig|tbl|sec|eq)-[^\s}]+)")
 # Raw HTML in the Markdown: a few inline elements, with harmless attributes; nothing that
 # runs, styles, embeds or fetches.
 INLINE_ELEMENTS = {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", "em", "i", "kbd", "mark",
@@ -100,11 +105,16 @@ def citations(source: Source) -> list[tuple[str, int]]:
 
 
 def check_citations(sources: list[Source], bib: Bibliography) -> list[Problem]:
-    """Unknown citation keys are errors; unused bibliography entries are returned as warnings."""
+    """Unknown citation keys and cross-references to nothing are errors; unused bibliography
+    entries are returned as warnings."""
     used: set[str] = set()
+    targets = {match.group(1) for source in sources for match in CROSS_REF_TARGET.finditer(source.text)}
     for source in sources:
         for key, line in citations(source):
-            if key not in bib.entries:
+            if figures.CROSS_REF.match(key):
+                if figures.target(key) not in targets:
+                    raise SatsError.at(figures.unknown_target(key), source.path, line)
+            elif key not in bib.entries:
                 raise SatsError.at(f"[@{key}] is not in the bibliography", source.path, line)
             used.add(key)
     return [Problem(f"entry '{key}' is never cited", bib.path, bib.lines.get(key))
@@ -150,41 +160,56 @@ def resource_problem(target: str, base: Path, root: Path) -> str | None:
     return None if path.is_file() else "not found"
 
 
-def image_problem(path: Path) -> str | None:
-    """What makes the image file `path` unusable, or None: an SVG must be well-formed XML, and a
-    PNG, JPEG, GIF or WebP image must decode whole (not truncated)."""
-    suffix = path.suffix.lower()
-    if suffix == ".svg":
-        from lxml import etree
+@dataclass(frozen=True)
+class Placed:
+    """An image as the Markdown places it: its file as written, the line, caption and attributes."""
 
-        try:
-            etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
-        except etree.XMLSyntaxError as error:
-            return f"is not well-formed SVG: {error.msg}"
-    elif suffix in RASTER_IMAGES:
-        from PIL import Image, ImageFile
+    target: str
+    line: int
+    caption: str
+    attributes: str
 
-        # WeasyPrint, once loaded, lets Pillow draw a truncated image in part: not here.
-        tolerant, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
-        try:
-            with Image.open(path) as image:
-                image.load()
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-            return f"cannot be read as an image: {error}"
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
-    return None
+
+def placed_images(text: str) -> list[Placed]:
+    """The images a Markdown text places, in order (a caption may run over lines; code spans aside)."""
+    text = "\n".join(CODE.sub("", line) for line in text.split("\n"))
+    found = []
+    for match in IMAGE.finditer(text):
+        group = "spaced" if match["spaced"] else "target"
+        found.append(Placed(match[group], text.count("\n", 0, match.start(group)) + 1, match["caption"],
+                            match["attributes"] or ""))
+    return found
 
 
 def check_images(sources: list[Source], root: Path) -> None:
-    """Every image is an existing file inside the manuscript folder, and a usable image."""
+    """Every image is a file inside the manuscript folder, a PNG, JPEG or SVG that can be used,
+    with a text alternative (its caption, or `alt`)."""
     for source in sources:
-        for number, line in _lines(source):
-            for match in IMAGE.finditer(line):
-                problem = resource_problem(match.group(1), source.path.parent, root) or \
-                    image_problem(source.path.parent / match.group(1))
-                if problem:
-                    raise SatsError.at(f"image {match.group(1)!r} {problem}", source.path, number)
+        for image in placed_images(source.text):
+            problem = resource_problem(image.target, source.path.parent, root)
+            if problem is None:
+                problem = figures.image_problem((source.path.parent / image.target).resolve())
+            alt = ALT.search(image.attributes)
+            if problem is None and not image.caption.strip() and not (alt and alt.group(1).strip("\"'")):
+                problem = 'has no text alternative: give it a caption, or alt="…"'
+            if problem:
+                raise SatsError.at(f"image {image.target!r} {problem}", source.path, image.line)
+
+
+def image_files(project: Project) -> tuple[Path, ...]:
+    """The files of the images the manuscript's Markdown places, those inside its folder: what
+    shapes the editions besides the files the metadata names."""
+    found: set[Path] = set()
+    for path in (project.abstract, project.body, project.notes,
+                 project.translation.abstract if project.translation else None):
+        try:
+            text = path.read_text(encoding="utf-8") if path else ""
+        except (OSError, UnicodeDecodeError):
+            continue  # reading the manuscript will say why
+        for image in placed_images(text):
+            if path and resource_problem(image.target, path.parent, project.root) is None:
+                found.add((path.parent / image.target).resolve())
+    return tuple(sorted(found))
 
 
 def check_notes(sources: list[Source]) -> None:

@@ -56,8 +56,9 @@ class Job:
     """A pandoc run under way: the build goes on while it works."""
 
     def __init__(self, command: list[str], stdin: str | None, env: dict[str, str], cwd: Path | None,
-                 source_path: Path | None = None) -> None:
+                 source_path: Path | None = None, expected: re.Pattern[str] | None = None) -> None:
         self._source = source_path  # the file whose text `stdin` is, if it is one
+        self._expected = expected
         # Files, not pipes: nothing has to be pumped while pandoc runs, so no thread is needed.
         self._files = ExitStack()
         source, self._stdout, self._stderr = (self._files.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
@@ -85,7 +86,7 @@ class Job:
         self._files.close()
         for line in stderr.splitlines():
             match = MESSAGE.match(line)
-            if match and match.group(1) == "WARNING":
+            if match and match.group(1) == "WARNING" and not (self._expected and self._expected.match(match.group(2))):
                 LOGGER.warning("pandoc: %s", match.group(2))
             elif line.strip():
                 LOGGER.debug("pandoc: %s", line)
@@ -101,16 +102,19 @@ class Job:
 
 
 def start(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
-          epoch: int | None = None, cwd: Path | None = None, source: Path | None = None) -> Job:
+          epoch: int | None = None, cwd: Path | None = None, source: Path | None = None,
+          expected: re.Pattern[str] | None = None) -> Job:
     """Start pandoc with `args` on `stdin`.
 
     Pandoc runs sandboxed by default: it may read only the files named on its command line.
     `epoch` is the SOURCE_DATE_EPOCH pandoc stamps into what it writes. Unsandboxed runs
     (the EPUB writer, which the sandbox keeps from its CSS and fonts) must only be given
     documents whose resources were checked (content.check_resources). A syntax error names its
-    line in `source`, the file whose text `stdin` is.
+    line in `source`, the file whose text `stdin` is. Warnings that match `expected` are no news
+    to the user: they are logged at debug level.
     """
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
-    return Job([executable(), *RUNTIME, *(["--sandbox"] if sandbox else []), *args], stdin, env, cwd, source)
+    return Job([executable(), *RUNTIME, *(["--sandbox"] if sandbox else []), *args], stdin, env, cwd, source,
+               expected)

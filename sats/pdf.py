@@ -6,7 +6,7 @@ import hashlib
 import logging
 import mimetypes
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,14 +72,15 @@ class _ErrorCollector(logging.Handler):
             LOGGER.debug("WeasyPrint: %s", message)
 
 
-def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
+def _fetcher(roots: tuple[Path, ...], resources: Mapping[Path, bytes]):  # type: ignore[no-untyped-def]
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     class Refused(FatalURLFetchingError):  # type: ignore[misc]
         """A resource outside the project, or missing: the build stops."""
 
     class ProjectFetcher(URLFetcher):  # type: ignore[misc]
-        """Serves `file:` URLs inside the project's folders and nothing else."""
+        """Serves `file:` URLs inside the project's folders and nothing else; a file made for
+        the build (a sanitised SVG) in place of the one at its path."""
 
         def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
             parts = urlsplit(url)
@@ -88,18 +89,20 @@ def _fetcher(roots: tuple[Path, ...]):  # type: ignore[no-untyped-def]
             path = Path(unquote(parts.path)).resolve()
             if not any(path.is_relative_to(root) for root in roots):
                 raise Refused(f"refused {path}: it is outside the project")
-            if not path.is_file():
+            if path not in resources and not path.is_file():
                 raise Refused(f"missing resource: {path}")
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return URLFetcherResponse(url, path.read_bytes(), headers={"Content-Type": kind})
+            data = resources[path] if path in resources else path.read_bytes()
+            return URLFetcherResponse(url, data, headers={"Content-Type": kind})
 
     return ProjectFetcher(), Refused
 
 
 @contextmanager
-def _engine(roots: tuple[Path, ...] = ()) -> Iterator[Any]:
-    """Run WeasyPrint with a fetcher confined to `roots`; what it cannot use stops the build."""
-    fetcher, refused = _fetcher(tuple(root.resolve() for root in roots))
+def _engine(roots: tuple[Path, ...] = (), resources: Mapping[Path, bytes] | None = None) -> Iterator[Any]:
+    """Run WeasyPrint with a fetcher confined to `roots`, serving `resources` (by path) in place
+    of their files; what it cannot use stops the build."""
+    fetcher, refused = _fetcher(tuple(root.resolve() for root in roots), resources or {})
     errors = _ErrorCollector()
     weasyprint_logger = logging.getLogger("weasyprint")
     saved = weasyprint_logger.level, weasyprint_logger.propagate
@@ -139,14 +142,16 @@ def load() -> None:
     from . import weasyprint_private  # noqa: F401  (it imports WeasyPrint and checks its version)
 
 
-def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int) -> Any:
-    """Lay out `html` (its relative URLs resolved against `base`): WeasyPrint's document, whose
-    `pages` say how long it is before any PDF is written."""
+def lay_out(html: str, base: Path, roots: tuple[Path, ...], *, epoch: int,
+            resources: Mapping[Path, bytes] | None = None) -> Any:
+    """Lay out `html` (its relative URLs resolved against `base`, `resources` served in place of
+    the files at their paths): WeasyPrint's document, whose `pages` say how long it is before any
+    PDF is written."""
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)  # fontTools stamps font subsets with it
     import weasyprint
 
     _hyphenation_patterns()
-    with _engine(roots) as fetcher, stage("layout"):
+    with _engine(roots, resources) as fetcher, stage("layout"):
         return weasyprint.HTML(string=html, base_url=base.as_uri() + "/", url_fetcher=fetcher).render()
 
 
@@ -257,3 +262,28 @@ def _page_starts(document: Any) -> tuple[PageStart, ...]:
         flow = notes if in_note else text
         starts.append(PageStart(in_note, flow.start(flow.count if position is None else position)))
     return tuple(starts)
+
+
+MM = 25.4 / 96  # WeasyPrint lays out in CSS pixels
+
+
+def overflows(document: Any) -> list[str]:
+    """The tables and figures' images that stand out of the text block (a table whose columns
+    cannot be narrower), each said once: which, on which page, by how much."""
+    from . import weasyprint_private
+
+    found: dict[Any, str] = {}
+    for number, element, excess in weasyprint_private.outside_the_text_block(document):
+        if element not in found:
+            found[element] = f"{_name(element)} is {excess * MM:.1f} mm wider than the text block " \
+                             f"(page {number} of the layout)"
+    return list(found.values())
+
+
+def _name(element: Any) -> str:
+    """A table or image as the reader knows it: by its caption's label, or else its file."""
+    holder = element.getparent() if element.tag == "img" and element.getparent() is not None else element
+    label = holder.find(".//span[@class='caption-label']")
+    if label is not None:
+        return "".join(label.itertext()).rstrip(".").replace("\u00a0", " ")
+    return f"image {element.get('src')}" if element.tag == "img" else "a table"

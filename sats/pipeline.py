@@ -19,7 +19,7 @@ from .output import write_atomically
 from .timing import stage
 
 if TYPE_CHECKING:  # the engines are loaded when there is something to make: a no-op build stays fast
-    from . import epub, templates
+    from . import epub, figures, templates
 
 LOGGER = logging.getLogger("sats")
 EDITIONS = ("pdf", "print", "epub", "jats", "crossref")
@@ -91,9 +91,10 @@ def template_context(project: Project, parts: dict[str, str], last_page: int | N
     )
 
 
-def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str, Typesetting]:
-    """Lay out the print edition and write its PDF; return it with its last page, its HTML and
-    the typographic report.
+def typeset(project: Project, parts: dict[str, str],
+            resources: dict[Path, bytes]) -> tuple[pdf.Pdf, int, str, Typesetting]:
+    """Lay out the print edition (with `resources`, the sanitised SVGs, in place of their files)
+    and write its PDF; return it with its last page, its HTML and the typographic report.
 
     Unless the metadata names the last page, the first page prints the page the layout ends on
     (a CSS target counter), so one layout does. Only a one-page article is laid out again, to
@@ -106,11 +107,11 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str,
     first, last = project.journal.first_page, project.journal.last_page
     html = templates.render("print.html.j2", template_context(project, parts, last))
     roots = (STYLES, project.root)
-    document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
+    document = pdf.lay_out(html, project.root, roots, epoch=project.epoch, resources=resources)
     produced = first + len(document.pages) - 1
     if last is None and produced == first:
         html = templates.render("print.html.j2", template_context(project, parts, produced))
-        document = pdf.lay_out(html, project.root, roots, epoch=project.epoch)
+        document = pdf.lay_out(html, project.root, roots, epoch=project.epoch, resources=resources)
     faults = _measure(document, first)
     found, fixes, layouts = faults, typography.Fixes(), 1
     while layouts <= RELAYOUTS and any(fault.hard for fault in faults):
@@ -119,11 +120,14 @@ def typeset(project: Project, parts: dict[str, str]) -> tuple[pdf.Pdf, int, str,
             break  # nothing more to try
         fixes, layouts = wanted, layouts + 1
         fixed_html = typography.apply(html, fixes)
-        fixed = pdf.lay_out(fixed_html, project.root, roots, epoch=project.epoch)
+        fixed = pdf.lay_out(fixed_html, project.root, roots, epoch=project.epoch,
+                            resources=resources)
         fixed_faults = _measure(fixed, first)
         if typography.better(fixed_faults, faults):
             document, html, faults = fixed, fixed_html, fixed_faults
     produced = first + len(document.pages) - 1
+    for overflow in pdf.overflows(document):
+        LOGGER.warning("%s: %s", project.body.name, overflow)
     if last is not None and produced != last:
         LOGGER.warning("%s: the print edition runs to page %d, but journal.last-page is %d",
                        project.metadata_file.name, produced, last)
@@ -153,7 +157,7 @@ def _report_typography(path: Path, report: Typesetting) -> tuple[Problem, ...]:
 
 
 def _start_epub(project: Project, article: content.Content, parts: dict[str, str], output: Path,
-                reuse: bool) -> epub.Writing:
+                reuse: bool, placed: figures.Images) -> epub.Writing:
     """Start writing the EPUB, its cover rendered (or, if `reuse`, taken from the cache); the
     last page is the metadata's, if it names one, or else printed when the EPUB is finished."""
     from . import epub
@@ -161,7 +165,7 @@ def _start_epub(project: Project, article: content.Content, parts: dict[str, str
     context = template_context(project, parts, project.journal.last_page)
     html = epub.cover_html(context)
     image = cache.cover(output, project, html, lambda: epub.cover(html, project), fresh=not reuse)
-    return epub.start(project, article, context, image)
+    return epub.start(project, article, context, image, placed)
 
 
 def _save(output: Path, project: Project, edition: str, digest: str, data: bytes, last: int | None,
@@ -256,7 +260,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         _warn(warnings, options.strict)
         last = cache.last_page(output, project)
         return Result(project, outputs, (project.journal.first_page, last) if last else None, warnings, ())
-    from . import artwork, finishing, jats, mathematics, preflight, templates
+    from . import artwork, figures, finishing, jats, mathematics, preflight, templates
 
     with stage("read"):
         source = manuscript.read(project)
@@ -272,13 +276,14 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
             cache.keep(output, project, cache.PARSED, digest, parsing.parsed)
         mathematics.check(article, source)
         parts = content.html_parts(article)
+        placed = figures.images(article.parts, project.root)
     made: dict[str, bytes] = {}
     html, press, typeset_report = None, None, None
     typeset_faults: tuple[Problem, ...] = ()
     last = project.journal.last_page or cache.last_page(output, project)
     starts = todo.starts
     # Pandoc writes the EPUB and the JATS file while WeasyPrint lays out the print edition.
-    writing = _start_epub(project, article, parts, output, todo.reuse) if "epub" in todo.stale else None
+    writing = _start_epub(project, article, parts, output, todo.reuse, placed) if "epub" in todo.stale else None
     files = {"pdf": project.file("pdf"), "epub": project.file("epub")}
     in_jats = jats.start(project, article, source.bibliography, files) \
         if any(e in todo.stale for e in ("jats", "crossref")) else None
@@ -287,7 +292,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         archival = todo.archival.read_bytes() if todo.archival else None
         if todo.lay_out:
             with stage("pdf"):
-                rendered, last, html, typeset_report = typeset(project, parts)
+                rendered, last, html, typeset_report = typeset(project, parts, placed.svgs)
             typeset_faults = _report_typography(output / project.file("pdf"), typeset_report)
             _warn(typeset_faults, options.strict)
             starts, archival = rendered.starts, rendered.data

@@ -16,6 +16,7 @@ from pathlib import Path
 import pikepdf
 
 from . import colour
+from . import fonts as project_fonts
 from .artwork import Artwork
 from .config import Press
 from .errors import Problem
@@ -98,7 +99,7 @@ def inspect(data: bytes, press: Press, images: Mapping[str, tuple[Artwork, ...]]
             (trim_width, _), (bleed_width, _) = _size(page.TrimBox), _size(page.BleedBox)
             bleeds.add(f"{(bleed_width - trim_width) / 2:.1f} mm on every side")
             reader.page(page, number)
-            for font in page.Resources.get("/Font", {}).values():
+            for font in project_fonts.used(page.Resources):
                 descriptor = font.get("/FontDescriptor") or font.DescendantFonts[0].FontDescriptor
                 embedded = any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
                 fonts[str(font.BaseFont)[1:]] = embedded
@@ -126,6 +127,8 @@ def inspect(data: bytes, press: Press, images: Mapping[str, tuple[Artwork, ...]]
     report.fonts_embedded = all(fonts.values())
     if not report.fonts_embedded:
         report.problems.append(Problem("a font is not embedded"))
+    report.problems += [Problem(f"font {name} is not one of the project's: a fallback") for name in sorted(fonts)
+                        if not project_fonts.is_own(name)]
     return report
 
 

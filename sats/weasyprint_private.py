@@ -1,4 +1,4 @@
-"""WeasyPrint below its public API, in one room: the tagging of the archival PDF and the walk
+"""WeasyPrint below its public API, in one room: the tagging of the archival PDF and the walks
 through the laid-out pages' boxes.
 
 Written for WeasyPrint 70.0 (pinned in requirements.lock). Its private names change between
@@ -35,6 +35,7 @@ def tagging_languages_and_notes() -> Iterator[None]:
     language its `/Lang` (WeasyPrint writes only the document's); tag notes as `/Note` with an
     `/ID`, formulas as `/Formula` (their TeX, the SVG's title, is the `/Alt` WeasyPrint gives a
     figure), lists, list items and headings marked by their ARIA roles as `/L`, `/LI` and `/Hn`;
+    give table header cells their scope;
     describe each internal link by its target's text; and keep an element that a page break
     splits one structure element (WeasyPrint tags each page on its own), as PDF/UA asks."""
     build = tags._build_box_tree
@@ -66,6 +67,7 @@ class _Tagging:
         self.footnote_areas: set[int] = set()
         self.targets: dict[str, Any] = {}
         self.flow: Any = None  # the last structure element of the main text on the pages so far
+        self.column_heads: set[int] = set()  # the header cells in a table's head, by id
 
     def tag(self, box: Any, element: Any, pdf: Any) -> None:
         """Finish `element`, which WeasyPrint made for `box`."""
@@ -100,6 +102,9 @@ class _Tagging:
             element["S"] = f"/H{source.get('aria-level')}"
         if mathematics.is_formula(source):
             element["S"] = "/Formula"
+        if element["S"] == "/TH":  # a header cell heads its column, or in the body its row
+            scope = "/Column" if id(source) in self.column_heads else "/Row"
+            element["A"] = pydyf.Dictionary({"O": "/Table", "Scope": scope})
         annotation = box.link_annotation
         if annotation is not None and (source.get("href") or "").startswith("#"):
             target = self.targets.get(source.get("href")[1:])
@@ -107,10 +112,12 @@ class _Tagging:
                 annotation["Contents"] = pydyf.String(" ".join("".join(target.itertext()).split()))
 
     def index(self, page: Any) -> None:
-        """Find the elements that links may point to, in the HTML of the page's document."""
+        """Find the elements that links may point to, and the header cells of tables' heads, in
+        the HTML of the page's document."""
         for child in page.children if not self.targets else ():
             if child.element_tag == "html":
                 self.targets = {element.get("id"): element for element in child.element.iter() if element.get("id")}
+                self.column_heads = {id(cell) for head in child.element.iter("thead") for cell in head.iter("th")}
 
     def continue_page(self, pdf: Any, elements: list[Any]) -> list[Any]:
         """A page's top structure elements, where the first of its main text continues the
@@ -137,8 +144,15 @@ class _Tagging:
                 and all(_object(pdf, kid) is not None for element in (before, after) for kid in element["K"]))
 
     def _join(self, pdf: Any, before: Any, after: Any) -> None:
-        """Move what `after` holds into `before`, joining the elements at the break too."""
-        kids = list(after["K"])
+        """Move what `after` holds into `before`, joining the elements at the break too. A
+        table's header row repeated on the next page is left out of the structure: it is
+        pagination, and finishing marks its content as an artifact."""
+        heads = {id(self.sources.get(kid.number)) for kid in _kids(pdf, before) if kid["S"] == "/THead"}
+        kids = [kid for kid in after["K"] if not ((element := _object(pdf, kid)) is not None and
+                                                  element["S"] == "/THead" and
+                                                  id(self.sources.get(element.number)) in heads)]
+        if not kids:
+            return
         last, first = _object(pdf, before["K"][-1]), _object(pdf, kids[0])
         if last is not None and first is not None and self._continues(pdf, last, first):
             self._join(pdf, last, first)
@@ -271,3 +285,21 @@ def _line(line: Any, block: Any, page: int, in_note: bool, keys: dict[int, str])
         measure=(block.content_box_x() + block.width) * PX_TO_PT, hyphenated=hyphenated,
         stretch=stretch, justified=line.style["text_align_all"] == "justify", in_note=in_note,
         heading=element is not None and element.tag in HEADINGS, calls=tuple(calls))
+
+
+def outside_the_text_block(document: Any) -> Iterator[tuple[int, Any, float]]:
+    """The tables and images that stand out of the text block, with the number of their page
+    and by how many CSS pixels. Figures and tables are blocks: lines are not looked into."""
+    for number, page in enumerate(document.pages, 1):
+        left = page._page_box.content_box_x()
+        right = left + page._page_box.width
+        pending = [box for _, box in page_areas(page)]
+        while pending:
+            box = pending.pop()
+            if isinstance(box, boxes.TableBox | boxes.ReplacedBox) and box.element is not None:
+                start = box.border_box_x()
+                excess = max(start + box.border_width() - right, left - start)
+                if excess > 0.5:
+                    yield number, box.element, excess
+            elif not isinstance(box, boxes.LineBox):
+                pending += getattr(box, "children", ())

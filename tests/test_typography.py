@@ -217,10 +217,10 @@ def provoked(tmp_path_factory: pytest.TempPathFactory) -> Provoked:
     notes = provoking(folder)
     project = config.load(folder)
     parts = content.html_parts(content.parse(manuscript.read(project)))
-    written, _, _, typesetting = pipeline.typeset(project, parts)
+    written, _, _, typesetting = pipeline.typeset(project, parts, {})
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "RELAYOUTS", 0)
-        first_layout = pipeline.typeset(project, parts)[0]
+        first_layout = pipeline.typeset(project, parts, {})[0]
     paths = folder.parent / "provoked.pdf", folder.parent / "first-layout.pdf"
     for path, data in zip(paths, (written.data, first_layout.data), strict=True):
         path.write_bytes(data)
