@@ -147,7 +147,7 @@ def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Repo
     validators, notes = start_validators(pdf_path, epub_path)
     # The build's parse of the same inputs, or pandoc parsing while the editions' words are read.
     parsing = content.Parsing(source, cache.recall(output, project, cache.PARSED, content.parse_digest(source)))
-    found: dict[Path, list[str]] = {}
+    found: dict[Path, tuple[wordcheck.Segment, ...]] = {}
     if pdf_path.is_file():
         problems += [Problem(message, pdf_path) for message in pdf_problems(pdf_path, project)]
         furniture = (templates.running_authors(project), project.short_title)

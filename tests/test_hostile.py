@@ -88,11 +88,11 @@ def test_the_manuscript_is_never_a_template(manuscript_copy: Path, tmp_path: Pat
     assert main(["build", str(manuscript_copy), "-o", str(tmp_path), "-q"]) == 0
     import pikepdf
 
-    from sats.wordcheck import pdf_words
+    from sats.wordcheck import pdf_words, reading
     pdf = next(tmp_path.glob("*.pdf"))
     with pikepdf.open(pdf) as document:
         assert str(document.docinfo.Title) == "A Small Test Article: Notes, Citations and {{ braces }}"
-    text = " ".join(pdf_words(pdf.read_bytes()))
+    text = " ".join(reading(pdf_words(pdf.read_bytes())))
     assert "{{ config }}" in text and "{% include 'print.html.j2' %}" in text and "{{ 7*7 }}" in text
     assert "{{ 7*7 }}" in contents(tmp_path).decode("utf-8", "replace")
 
