@@ -128,10 +128,46 @@ def pdf_pages(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ())
     try:
         for index, page in enumerate(document):
             marks = "|".join(re.escape(mark) for mark in (str(first_page + index), *furniture))
-            pages.append(re.sub(rf"(\s*(?:{marks}))+\s*$", "", page.get_textpage().get_text_range()))
+            pages.append(re.sub(rf"(\s*(?:{marks}))+\s*$", "", _running_text(page)))
     finally:
         document.close()
     return pages
+
+
+def _running_text(page: Any) -> str:
+    """A page's text without the words drawn in its figures: an SVG's labels are part of the
+    picture (tagged, with the picture, as a Figure), not of the author's running text."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    textpage = page.get_textpage()
+    text = str(textpage.get_text_range())
+    in_figures = {ctypes.cast(item.raw, ctypes.c_void_p).value for item in page.get_objects(max_depth=1)
+                  if item.type == pdfium_c.FPDF_PAGEOBJ_TEXT and "Figure" in _marks(item.raw)}
+    if not in_figures:
+        return text
+    characters = list(text)
+    for index, character in enumerate(characters):
+        if not character.isspace() and ctypes.cast(pdfium_c.FPDFText_GetTextObject(textpage.raw, index),
+                                                   ctypes.c_void_p).value in in_figures:
+            characters[index] = " "
+    return "".join(characters)
+
+
+def _marks(item: Any) -> list[str]:
+    """The names of the marked-content sequences a page object is in (P, Span, Figure, …)."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    names = []
+    for index in range(pdfium_c.FPDFPageObj_CountMarks(item)):
+        name, length = (ctypes.c_ushort * 64)(), ctypes.c_ulong()
+        pdfium_c.FPDFPageObjMark_GetName(pdfium_c.FPDFPageObj_GetMark(item, index), name, ctypes.sizeof(name),
+                                         ctypes.byref(length))
+        names.append(bytes(name)[:max(length.value - 2, 0)].decode("utf-16-le"))
+    return names
 
 
 def _lines(text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:

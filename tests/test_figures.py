@@ -180,8 +180,11 @@ def test_only_the_projects_fonts_are_embedded_svg_text_too(built: Article) -> No
         for page in pdf.pages:
             names |= {str(font.BaseFont) for font in fonts.used(page.Resources)}
     assert names and all(fonts.is_own(name) for name in names), names
-    text = " ".join(pages_text(built))
+    document = pdfium.PdfDocument(built.pdf)
+    text = " ".join(page.get_textpage().get_text_range() for page in document)
+    document.close()
     assert "50 km" in text  # the map's scale: its text is set, and in the project's face
+    assert "50 km" not in " ".join(pages_text(built))  # but no part of the running text
     (report,) = built.output.glob("*.preflight.txt")
     assert "Problems:      none" in report.read_text()  # the press PDF's fonts, colour, images
 

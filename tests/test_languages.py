@@ -22,7 +22,7 @@ from sats import config, content, manuscript, pdf, validator
 from sats.cli import main
 from sats.errors import SatsError
 from sats.templates import labels
-from sats.wordcheck import BREAK, LINE_END_HYPHEN, pdf_pages, pdf_words, stringify
+from sats.wordcheck import BREAK, LINE_END_HYPHEN, pdf_pages, pdf_words, reading, stringify
 
 XHTML = {"x": "http://www.w3.org/1999/xhtml"}
 OPF = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
@@ -378,7 +378,7 @@ def test_every_line_end_hyphen_is_a_dictionary_break(titles: dict[str, Built], n
     allow, so that a phrase in another language is hyphenated as that language."""
     built = titles[name]
     languages = _languages_of_words(built)
-    words = pdf_words(built.pdf.read_bytes(), built.project.journal.first_page)
+    words = reading(pdf_words(built.pdf.read_bytes(), built.project.journal.first_page))
     checked: dict[str, list[str]] = {}
     for stem, rest in itertools.pairwise(words):
         if not stem.endswith(BREAK):
