@@ -103,11 +103,18 @@ def _digest(what: str, paths: tuple[Path, ...], read: dict[Path, str] | None = N
     return digest.hexdigest()
 
 
+def digest(what: str, paths: tuple[Path, ...]) -> str:
+    """A digest of `what`, the files under `paths` and the engines' versions."""
+    return _digest(what, paths)
+
+
 def inputs_digests(project: Project) -> dict[str, str]:
     """For each edition of `project`, a digest of everything that shapes it."""
     read: dict[Path, str] = {}
     sources = (*project.source_files, *manuscript.image_files(project))
-    return {edition: _digest(edition, (*sources, *paths), read) for edition, paths in DEPENDENCIES.items()}
+    # The journal as placed: an issue sets the first page from outside the metadata.
+    return {edition: _digest(f"{edition} {project.journal!r}", (*sources, *paths), read)
+            for edition, paths in DEPENDENCIES.items()}
 
 
 def _stamp_path(output: Path, project: Project) -> Path:
