@@ -39,6 +39,7 @@ DEPENDENCIES = {
     "crossref": (*PRINT, TEMPLATES / "jats", TEMPLATES / "crossref"),
 }
 COVER = (*COMMON, STYLES / "cover.css")  # and the cover's HTML
+ISSUE = (*COMMON, TEMPLATES / "issue", STYLES / "issue.css", STYLES / "cover.css")  # a journal issue's own files
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
 COVER_IMAGE = "cover.png"
 TYPOGRAPHY = "typography.json"  # the typographic report of a PDF, kept for `check`

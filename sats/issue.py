@@ -305,7 +305,7 @@ def _inputs(issue: Issue, placed: list[Placed], kinds: tuple[str, ...]) -> str:
     as built, and the issue's templates, styles and engines."""
     editions = [f"{article.outputs[kind]}\0{hashlib.sha256(article.outputs[kind].read_bytes()).hexdigest()}"
                 for article in placed for kind in sorted(article.outputs) if article.outputs[kind].is_file()]
-    return cache.digest(f"issue {kinds}\n" + "\n".join(editions), (issue.path, *DEPENDENCIES))
+    return cache.digest(f"issue {kinds}\n" + "\n".join(editions), (issue.path, *cache.ISSUE))
 
 
 def _up_to_date(output: Path, issue: Issue, record: dict[str, Any], digest: str, kinds: tuple[str, ...]) -> bool:
@@ -364,8 +364,3 @@ def build(path: Path, output: Path, options: pipeline.Options, pool: Executor) -
     record["pages"] = {str(article.entry.folder): article.pages for article in placed}
     write_atomically(_record_path(output, issue), json.dumps(record, indent=1).encode())
     return Result(issue, tuple(placed), outputs, rebuilt, moves, tuple(warnings))
-
-
-DEPENDENCIES = (cache.TEMPLATES / "issue", cache.STYLES / "issue.css", cache.STYLES / "cover.css",
-                cache.STYLES / "fonts", cache.TEMPLATES / "labels.yaml")
-
