@@ -38,6 +38,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_INTERVAL = 0.02
 CORES = 2  # the parallel build of several titles is measured on this many cores
 TITLES = 4
+ISSUE_TITLES = 8  # an issue of this many articles, against the same built one after another
 Row = tuple[str, str, float, int | None, str]
 
 
@@ -45,8 +46,9 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "PATH": f"{Path(PYTHON).parent}:{os.environ['PATH']}"}
 
 
-def _tree_memory(root: int) -> int:
-    """The resident memory (bytes) of process `root` and all its descendants."""
+def _tree(root: int) -> tuple[int, dict[int, int]]:
+    """The resident memory (bytes) of process `root` and all its descendants, and the processor
+    time (clock ticks) each has used."""
     children = collections.defaultdict(list)
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -55,30 +57,35 @@ def _tree_memory(root: int) -> int:
             except OSError:
                 continue
             children[int(stat.rpartition(")")[2].split()[1])].append(int(entry.name))
-    total, pending = 0, [root]
+    total, ticks, pending = 0, {}, [root]
     while pending:
         pid = pending.pop()
         try:
             total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
         pending += children.get(pid, [])
-    return total
+    return total, ticks
 
 
 def run(command: list[str], cwd: Path | None = None, sample: bool = False,
-        cores: set[int] | None = None) -> tuple[float, int]:
-    """Wall time (s) of one run of `command`, and if `sample`, its tree's peak memory (MiB)."""
+        cores: set[int] | None = None) -> tuple[float, int, float]:
+    """Wall time (s) of one run of `command`, and if `sample`, its tree's peak memory (MiB) and
+    processor time (s; a process's last 20 ms may be missed)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                env=_environment(),
                                preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None)
-    peak = 0
+    peak, ticks = 0, {}
     if sample:
         def watch() -> None:
             nonlocal peak
             while process.poll() is None:
-                peak = max(peak, _tree_memory(process.pid))
+                memory, used = _tree(process.pid)
+                peak = max(peak, memory)
+                ticks.update(used)
                 time.sleep(SAMPLE_INTERVAL)
 
         sampler = threading.Thread(target=watch)
@@ -89,7 +96,7 @@ def run(command: list[str], cwd: Path | None = None, sample: bool = False,
         sampler.join()
     if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{stderr.decode()}")
-    return elapsed, peak // 2**20
+    return elapsed, peak // 2**20, sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(command: list[str], runs: int, before: Callable[[], object] | None = None,
@@ -256,17 +263,52 @@ def bench_titles(runs: int, work: Path) -> list[Row]:
              f"{serial[0] / parallel[0]:.2f}× as fast")]
 
 
+def bench_issue(runs: int, work: Path) -> list[Row]:
+    """An issue of eight articles (on two cores) against the same articles built one after
+    another in one process; peak memory against one article's build per process."""
+    folders = titles(ROOT / "manuscript", work / "issue", ISSUE_TITLES)
+    issue = work / "issue" / "issue.yaml"
+    issue.write_text("journal: Internasjonal Politikk\nvolume: 79\nissue: 3\nyear: 2021\nlang: nb-NO\n"
+                     "first-page: 319\narticles:\n" + "".join(f"  - {folder.name}\n" for folder in folders))
+    out = work / "issue-out"
+    available = sorted(os.sched_getaffinity(0))
+    cores = set(available[:CORES]) if len(available) > CORES else None
+    label = f"issue of {ISSUE_TITLES}"
+    fresh = lambda: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
+    one = measure([*BUILD, "build", str(folders[0]), "-o", str(out), "-q"], 1, fresh, memory=True, cores=cores)
+    serial = measure([*BUILD, "build", *map(str, folders), "-o", str(out), "-q", "-j", "1"], runs, fresh,
+                     cores=cores)
+    whole = measure([*BUILD, "build", str(issue), "-o", str(out), "-q", "-j", str(CORES)], runs, fresh,
+                    memory=True, cores=cores)
+    assert one[1] is not None and whole[1] is not None
+    fresh()
+    serial_cpu = run([*BUILD, "build", *map(str, folders), "-o", str(out), "-q", "-j", "1"], sample=True,
+                     cores=cores)[2]
+    fresh()
+    whole_cpu = run([*BUILD, "build", str(issue), "-o", str(out), "-q", "-j", str(CORES)], sample=True,
+                    cores=cores)[2]
+    return [(label, "one article, clean build", *one, ""),
+            (label, f"the {ISSUE_TITLES} articles one after another, one process, on {CORES} cores", *serial,
+             f"{serial_cpu:.1f} s of processor time"),
+            (label, f"the issue, clean build with -j {CORES}, on {CORES} cores (all its files)", *whole,
+             f"{whole[0] / serial[0]:.2f}× the time; {whole[1] / one[1]:.2f}× one article's memory; "
+             f"{whole_cpu:.1f} s of processor time")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1,10,40", help="lengths, as multiples of the first title")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--issue", action="store_true", help="measure only the issue of eight articles")
     options = parser.parse_args()
     rows: list[Row] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="sats-bench-") as folder:
-        for length in (int(s) for s in options.sizes.split(",")):
-            rows += bench_size(length, options.runs if length < 40 else 1, Path(folder))
-        rows += bench_titles(options.runs, Path(folder))
+        if not options.issue:
+            for length in (int(s) for s in options.sizes.split(",")):
+                rows += bench_size(length, options.runs if length < 40 else 1, Path(folder))
+            rows += bench_titles(options.runs, Path(folder))
+        rows += bench_issue(options.runs, Path(folder))
     print("| size | what | median s | peak MiB | ratio |\n|---|---|---:|---:|---|")
     for size, what, seconds, memory, ratio in rows:
         print(f"| {size} | {what} | {seconds:.2f} | {'' if memory is None else memory} | {ratio} |")

@@ -39,6 +39,7 @@ DEPENDENCIES = {
     "crossref": (*PRINT, TEMPLATES / "jats", TEMPLATES / "crossref"),
 }
 COVER = (*COMMON, STYLES / "cover.css")  # and the cover's HTML
+ISSUE = (*COMMON, TEMPLATES / "issue", STYLES / "issue.css", STYLES / "cover.css")  # a journal issue's own files
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
 COVER_IMAGE = "cover.png"
 TYPOGRAPHY = "typography.json"  # the typographic report of a PDF, kept for `check`
@@ -103,11 +104,18 @@ def _digest(what: str, paths: tuple[Path, ...], read: dict[Path, str] | None = N
     return digest.hexdigest()
 
 
+def digest(what: str, paths: tuple[Path, ...]) -> str:
+    """A digest of `what`, the files under `paths` and the engines' versions."""
+    return _digest(what, paths)
+
+
 def inputs_digests(project: Project) -> dict[str, str]:
     """For each edition of `project`, a digest of everything that shapes it."""
     read: dict[Path, str] = {}
     sources = (*project.source_files, *manuscript.image_files(project))
-    return {edition: _digest(edition, (*sources, *paths), read) for edition, paths in DEPENDENCIES.items()}
+    # The journal as placed: an issue sets the first page from outside the metadata.
+    return {edition: _digest(f"{edition} {project.journal!r}", (*sources, *paths), read)
+            for edition, paths in DEPENDENCIES.items()}
 
 
 def _stamp_path(output: Path, project: Project) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
 import logging
@@ -61,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                                   "PDF's preflight findings) as errors")
         if name == "build":
             sub.add_argument("--force", action="store_true", help="rebuild even what is up to date")
-            sub.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N",
-                             help="build N manuscripts at once (0: one per core; default 1)")
+            sub.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                             help="build N manuscripts at once (0: one per core; default 1, for an issue 0)")
             sub.add_argument("--keep-html", action="store_true",
                              help="also write OUTPUT/SLUG.print.html, the HTML WeasyPrint lays out "
                                   "(laying it out even if the editions are up to date)")
@@ -141,7 +142,8 @@ def _results(options: argparse.Namespace) -> Iterator[tuple[Path, pipeline.Resul
                                "their editions would overwrite each other")
         if slug:
             seen[slug] = folder
-    jobs = getattr(options, "jobs", 1) or _cores()
+    jobs = getattr(options, "jobs", None)
+    jobs = 1 if jobs is None else jobs or _cores()
     if jobs == 1 or len(folders) == 1:
         for folder in folders:
             try:
@@ -163,9 +165,54 @@ def _results(options: argparse.Namespace) -> Iterator[tuple[Path, pipeline.Resul
                 yield folder, error
 
 
+def _issue_file(path: Path) -> Path | None:
+    """The issue file `path` names: a .yaml file, or a folder holding issue.yaml and no metadata.yaml."""
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    if (path / "issue.yaml").is_file() and not (path / config.METADATA_FILE).is_file():
+        return path / "issue.yaml"
+    return None
+
+
+def _build_issue(options: argparse.Namespace, path: Path) -> int:
+    """Build a journal issue: its articles, several at once, then the issue's own files."""
+    import multiprocessing
+    from concurrent.futures import Executor, ProcessPoolExecutor
+
+    from . import issue, pipeline
+
+    chosen = pipeline.Options(tuple(options.edition) if options.edition else None, options.strict,
+                              getattr(options, "force", False), getattr(options, "keep_html", False))
+    jobs = getattr(options, "jobs", None) or _cores()  # watch has no -j
+    pool: Executor = issue.InProcess() if jobs == 1 else ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("forkserver"), initializer=_configure_logging,
+        initargs=(options,))
+    with pool:
+        result = issue.build(path, options.output, chosen, pool)
+    for article in result.articles:
+        pages = pipeline.page_range(article.first, article.last)
+        if article.rebuilt:
+            _say(options, f"built {', '.join(str(article.outputs[e]) for e in article.rebuilt)}, "
+                          f"printed pages {pages}")
+        else:
+            _say(options, f"{article.entry.folder.name}: the editions are up to date, printed pages {pages}")
+    for move in result.moves:
+        _say(options, f"{result.issue.path.name}: {move}")
+    if result.rebuilt:
+        _say(options, f"built {', '.join(str(result.outputs[kind]) for kind in result.rebuilt)}")
+    else:
+        _say(options, f"{result.issue.path.name}: the issue's files are up to date")
+    return EXIT_OK
+
+
 def _build(options: argparse.Namespace) -> int:
     from . import pipeline
 
+    issues = [found for found in map(_issue_file, options.manuscripts) if found]
+    if issues:
+        if len(options.manuscripts) > 1 or options.shard:
+            raise SatsError.at("an issue is built alone: name its issue.yaml and nothing else")
+        return _build_issue(options, issues[0])
     failed = False
     for folder, result in _results(options):
         if isinstance(result, SatsError):
@@ -222,6 +269,15 @@ def _watched(options: argparse.Namespace) -> dict[Path, float]:
 
     paths: list[Path] = []
     for folder in _manuscripts(options):
+        issue_file = _issue_file(folder)
+        if issue_file is not None:  # the issue file and its articles' folders
+            from . import issue
+
+            paths.append(issue_file)
+            with contextlib.suppress(SatsError):  # the build says why
+                folders = [entry.folder for entry in issue.load(issue_file).articles]
+                paths += [p for article in folders for p in article.rglob("*") if p.is_file()]
+            continue
         paths += [p for p in Path(folder).rglob("*") if p.is_file()]
     for root in (cache.TEMPLATES, cache.STYLES):
         paths += [p for p in root.rglob("*") if p.is_file()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import uuid
@@ -193,6 +194,9 @@ class Options:
     strict: bool = False  # warnings fail the build
     force: bool = False  # rebuild every chosen edition, from nothing kept in the cache
     keep_html: bool = False  # also write the HTML WeasyPrint lays out (laying it out even if up to date)
+    # Where an issue places the article (journal, volume, issue, first page), instead of the
+    # metadata's; the layout then finds the last page.
+    journal: config.Journal | None = None
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,8 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
     """
     with stage("load"):
         project = config.load(folder)
+        if options.journal is not None:
+            project = dataclasses.replace(project, journal=options.journal)
         digests = cache.inputs_digests(project)
         todo = plan(project, output, digests, options)
     outputs = {e: output / project.file(e) for e in todo.editions}

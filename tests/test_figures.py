@@ -86,11 +86,11 @@ def epub_documents(article: Article) -> dict[str, etree._Element]:
                 if name.endswith(".xhtml")}
 
 
-def text_block(index: int, width: float, height: float) -> tuple[float, float, float, float]:
-    """The text block of the page at `index` (left, bottom, right, top in points), as print.css
-    sets the margins: the first page is a right-hand page."""
+def text_block(number: int, width: float, height: float) -> tuple[float, float, float, float]:
+    """The text block of the page printed `number` (left, bottom, right, top in points), as
+    print.css sets the margins: an odd page is a right-hand page, an even one a left-hand page."""
     inner, outer = 17 * MM, 21 * MM
-    left, right = (inner, outer) if index % 2 == 0 else (outer, inner)
+    left, right = (inner, outer) if number % 2 == 1 else (outer, inner)
     return left, 22 * MM, width - right, height - 20 * MM
 
 
@@ -135,8 +135,9 @@ def test_nothing_is_drawn_outside_the_text_block(built: Article) -> None:
     document = pdfium.PdfDocument(built.pdf.read_bytes())
     images = 0
     try:
+        first = config.load(built.folder).journal.first_page
         for index, page in enumerate(document):
-            left, bottom, right, top = text_block(index, page.get_width(), page.get_height())
+            left, bottom, right, top = text_block(first + index, page.get_width(), page.get_height())
             for item in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE,
                                                  pdfium_c.FPDF_PAGEOBJ_SHADING, pdfium_c.FPDF_PAGEOBJ_FORM]):
                 x0, y0, x1, y1 = item.get_bounds()
