@@ -158,6 +158,9 @@ def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Repo
         notes += typeset_notes
     if epub_path.is_file():
         found[epub_path] = wordcheck.epub_words(epub_path.read_bytes())
+    jats_path = output / project.file("jats")
+    if jats_path.is_file():
+        found[jats_path] = wordcheck.jats_words(jats_path.read_bytes())
     expected = wordcheck.expected(parsing.result())
     for path, words in found.items():
         problems += [Problem(f"word check: {miss}", path) for miss in wordcheck.compare(expected, words)]

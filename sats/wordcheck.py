@@ -231,6 +231,39 @@ def epub_words(data: bytes) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
+# JATS elements that run inside a line of text; every other element begins a block.
+JATS_INLINE = {"italic", "bold", "xref", "ext-link", "sup", "sub", "styled-content", "named-content", "monospace",
+               "sc", "underline", "strike", "inline-graphic", "uri", "email"}
+# Formulas (TeX and MathML) and images' text alternatives: no words of the running text.
+JATS_SKIPPED = ("inline-formula", "disp-formula", "alt-text", "long-desc")
+
+
+def jats_words(data: bytes) -> tuple[Segment, ...]:
+    """The words of a JATS article: its abstracts and body as one text, then its notes."""
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    out: list[str] = []
+    for part in root.xpath("front/article-meta/abstract | front/article-meta/trans-abstract | body"):
+        _jats_text(part, out)
+    notes: list[str] = []
+    for note in root.iterfind("back/fn-group/fn"):
+        _jats_text(note, notes)
+    text, lines = _lines("".join(out))
+    return (Segment(text, tuple("".join(notes).split()), lines),)
+
+
+def _jats_text(element: etree._Element, out: list[str]) -> None:
+    """Append the text of a JATS `element` to `out`, a new line for each block; formulas and text
+    alternatives skipped."""
+    if not isinstance(element.tag, str) or element.tag in JATS_SKIPPED:
+        return
+    block = element.tag not in JATS_INLINE
+    out.append(("\n" if block else "") + (element.text or ""))
+    for child in element:
+        _jats_text(child, out)
+        out.append(child.tail or "")
+    out.append("\n" if block else "")
+
+
 def reading(edition: Sequence[Segment]) -> list[str]:
     """The words of an edition in reading order: each page's or document's text, then its notes."""
     return [word for segment in edition for word in (*segment.text, *segment.notes)]

@@ -10,8 +10,9 @@ import pytest
 from conftest import FIXTURES, ROOT, Built, build
 from lxml import etree
 
-from sats import crossref, jats
+from sats import crossref, jats, wordcheck
 from sats.cli import main
+from sats.content import Content
 
 XLINK = "{http://www.w3.org/1999/xlink}href"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -162,3 +163,40 @@ def test_jats_and_deposit_are_rebuilt_byte_identical(deposited: Built, tmp_path:
     for edition in ("jats", "crossref"):
         name = deposited.project.file(edition)
         assert (tmp_path / "dist" / name).read_bytes() == (deposited.output / name).read_bytes()
+
+
+def test_the_jats_body_has_every_word_in_order(first_title: Built, article: Content) -> None:
+    """The word check reads the JATS file too: the abstracts, the body and the notes, in order."""
+    expected = wordcheck.expected(article)
+    data = jats_file(first_title).read_bytes()
+    assert wordcheck.compare(expected, wordcheck.jats_words(data)) == []
+    dropped = data.replace(b"Vi gjentok det til", b"Vi det til", 1)
+    assert dropped != data
+    assert [str(miss) for miss in wordcheck.compare(expected, wordcheck.jats_words(dropped))] == \
+        ["body: word 9 «gjentok» is missing"]
+
+
+@pytest.mark.parametrize(("fixture", "figures", "tables", "formulas"),
+                         [("figures-en", 3, 2, 0), ("math", 0, 0, 18)])
+def test_figures_tables_and_formulas_in_jats(fixture: str, figures: int, tables: int, formulas: int,
+                                              tmp_path: Path) -> None:
+    """A fixture with figures and tables, and one with formulas, given an ISSN: valid JATS with
+    `fig`, `table-wrap` and MathML formulas, and every word of the manuscript in order."""
+    from sats import config, content, manuscript
+
+    folder = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, folder)
+    metadata = (folder / "metadata.yaml").read_text(encoding="utf-8")
+    (folder / "metadata.yaml").write_text(re.sub(r"(?m)^(  first-page: \d+)$", r"\1\n  issn: 1234-5679", metadata),
+                                          encoding="utf-8")
+    assert main(["build", str(folder), "-o", str(tmp_path / "dist"), "-q", "--edition", "jats"]) == 0
+    project = config.load(folder)
+    data = (tmp_path / "dist" / project.file("jats")).read_bytes()
+    assert jats.validate(data) == []
+    root = etree.fromstring(data)
+    assert (len(root.findall(".//fig")), len(root.findall(".//table-wrap"))) == (figures, tables)
+    assert len(root.xpath(".//inline-formula | .//disp-formula")) >= formulas
+    assert all(formula.find(".//{http://www.w3.org/1998/Math/MathML}math") is not None
+               for formula in root.xpath(".//inline-formula | .//disp-formula"))
+    article = content.parse(manuscript.read(project))
+    assert wordcheck.compare(wordcheck.expected(article), wordcheck.jats_words(data)) == []
