@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from lxml import etree
 from markupsafe import Markup
 
-from . import jats, templates
 from .config import Project
 
 NAMESPACE = "http://www.crossref.org/schema/5.3.1"
@@ -57,6 +56,8 @@ def missing(project: Project) -> list[str]:
 
 def deposit(project: Project, article: bytes) -> bytes:
     """The deposit of `project`, whose JATS file is `article`."""
+    from . import jats, templates  # loaded when a deposit is made: `missing` is on the no-op path
+
     tree = etree.fromstring(article, etree.XMLParser(resolve_entities=False, no_network=True))
     people, affiliations = jats.contributors(project)
     last_page = tree.findtext("front/article-meta/lpage")

@@ -144,20 +144,20 @@ def _edit_xmp(document: pikepdf.Pdf, edit: Callable[[etree._Element], None]) -> 
                                                   Subtype=pikepdf.Name.XML)
 
 
-def _structure(element: pikepdf.Object) -> Iterator[pikepdf.Dictionary]:
+def structure_elements(element: pikepdf.Object) -> Iterator[pikepdf.Dictionary]:
     """Every structure element under `element`."""
     kids = element.get("/K")
     for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
         if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
             yield kid
-            yield from _structure(kid)
+            yield from structure_elements(kid)
 
 
 def _margins_as_artifacts(document: pikepdf.Pdf) -> None:
     """Mark the content that is in no structure element (WeasyPrint's margin boxes: running
     heads and folios) as pagination artifacts, which PDF/UA asks of page furniture."""
     root = document.Root.StructTreeRoot
-    reachable = {element.objgen for element in _structure(root)}
+    reachable = {element.objgen for element in structure_elements(root)}
     parents = root.ParentTree.Nums
     for number, page in enumerate(document.pages):
         _rewrite(document, page, MARKED_CONTENT,
@@ -176,7 +176,7 @@ def _artifact_if_unmapped(mapped: pikepdf.Object, reachable: set[tuple[int, int]
 def _identifier_tree(document: pikepdf.Pdf) -> None:
     """The structure root's /IDTree, which PDF readers use to find elements by /ID (notes)."""
     root = document.Root.StructTreeRoot
-    named = sorted((str(element.ID), element) for element in _structure(root) if "/ID" in element)
+    named = sorted((str(element.ID), element) for element in structure_elements(root) if "/ID" in element)
     if named:
         names = pikepdf.Array()
         for name, element in named:

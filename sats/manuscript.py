@@ -30,7 +30,6 @@ INLINE_ELEMENTS = {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", 
                    "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr"}
 SAFE_ATTRIBUTES = {"class", "dir", "href", "id", "lang", "title", "xml:lang", "datetime"}
 SAFE_LINK = re.compile(r"^(https?:|mailto:|#)")
-RASTER_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 MAX_SOURCE_BYTES = 5_000_000
 MAX_NESTING = 12  # quote and list levels: enough for any article, bounded for the engines
 QUOTES = re.compile(r"^(?:\s*>)*")

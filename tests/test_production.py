@@ -13,21 +13,14 @@ import pytest
 from conftest import ROOT, Built
 from lxml import etree
 
+from sats.finishing import structure_elements
+
 MM = Decimal(72) / Decimal("25.4")
 NS = {"x": "http://www.w3.org/1999/xhtml", "opf": "http://www.idpf.org/2007/opf"}
 
 
 def _press(built: Built) -> pikepdf.Pdf:
     return pikepdf.open(built.output / built.project.file("print"))
-
-
-def _structure(element: pikepdf.Object) -> list[pikepdf.Dictionary]:
-    kids = element.get("/K")
-    found = []
-    for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
-        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
-            found += [kid, *_structure(kid)]
-    return found
 
 
 def _colour_operators(document: pikepdf.Pdf) -> set[str]:
@@ -110,7 +103,7 @@ def test_archival_pdf_is_identified_as_pdf_a2a_and_pdf_ua1(first_title: Built) -
 
 def test_archival_pdf_tags_the_english_abstract_and_the_notes(first_title: Built) -> None:
     with pikepdf.open(first_title.pdf) as document:
-        elements = _structure(document.Root.StructTreeRoot)
+        elements = list(structure_elements(document.Root.StructTreeRoot))
         english = [e for e in elements if e.get("/Lang") == "en"]
         assert [str(e.S) for e in english if e.S not in ("/LI", "/LBody")] == ["/Sect"], "the English abstract"
         assert sum(e.S == "/LI" for e in english) == 34, "each reference to an English work"
@@ -125,7 +118,7 @@ def test_archival_pdf_has_no_untagged_text(first_title: Built) -> None:
     and folios)."""
     with pikepdf.open(first_title.pdf) as document:
         root = document.Root.StructTreeRoot
-        reachable = {e.objgen for e in _structure(root)}
+        reachable = {e.objgen for e in structure_elements(root)}
         artifacts = 0
         for number, page in enumerate(document.pages):
             mapped = root.ParentTree.Nums[2 * number + 1]

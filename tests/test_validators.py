@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pikepdf
@@ -16,6 +15,7 @@ from lxml import etree
 
 from sats import check, validator
 from sats.epub import OPF, XHTML
+from sats.finishing import structure_elements
 
 LANGUAGES = ("sv-SE", "nn-NO", "da-DK", "en-US")  # the language fixtures
 
@@ -70,14 +70,6 @@ def _epub_documents(built: Built) -> dict[str, etree._Element]:
     with zipfile.ZipFile(built.epub) as archive:
         return {name: etree.fromstring(archive.read(name)) for name in archive.namelist()
                 if name.endswith((".xhtml", ".opf", ".ncx"))}
-
-
-def _structure(element: pikepdf.Object) -> Iterator[pikepdf.Dictionary]:
-    kids = element.get("/K")
-    for kid in (kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []):
-        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
-            yield kid
-            yield from _structure(kid)
 
 
 def _kinds(element: pikepdf.Object) -> list[str]:
@@ -151,7 +143,7 @@ def test_internal_links_in_the_pdf_are_described_by_what_they_point_to(first_tit
 
 def test_the_abstract_in_english_is_a_heading_in_the_pdf(first_title: Built) -> None:
     with pikepdf.open(first_title.pdf) as pdf:
-        (translation,) = [element for element in _structure(pdf.Root.StructTreeRoot)
+        (translation,) = [element for element in structure_elements(pdf.Root.StructTreeRoot)
                           if element.S == "/Sect" and str(element.get("/Lang")) == "en"]
         assert _kinds(translation)[:3] == ["/H2", "/H2", "/P"]  # «Abstract in English», the title, the text
 
@@ -161,7 +153,7 @@ def test_the_reference_list_is_a_list_in_the_pdf(name: str, request: pytest.Fixt
     built: Built = request.getfixturevalue(name)
     with pikepdf.open(built.pdf) as pdf:
         # The last list in reading order (the affiliations make one on the first page).
-        references = [element for element in _structure(pdf.Root.StructTreeRoot) if element.S == "/L"][-1]
+        references = [element for element in structure_elements(pdf.Root.StructTreeRoot) if element.S == "/L"][-1]
         items = list(references.K)
         assert {str(item.S) for item in items} == {"/LI"}
         assert all(_kinds(item) == ["/LBody"] for item in items)
@@ -175,7 +167,7 @@ def test_a_paragraph_across_pages_is_one_element_in_the_pdf(name: str, request: 
     html = etree.parse(str(built.pdf.with_suffix(".print.html")), etree.HTMLParser())
     paragraphs = html.xpath('//p[not(@role="heading")]')
     with pikepdf.open(built.pdf) as pdf:
-        elements = [element for element in _structure(pdf.Root.StructTreeRoot) if element.S == "/P"]
+        elements = [element for element in structure_elements(pdf.Root.StructTreeRoot) if element.S == "/P"]
         across = [element for element in elements
                   if len({kid.Pg.objgen for kid in element.K if isinstance(kid, pikepdf.Dictionary)}) > 1]
     assert len(elements) == len(paragraphs)
