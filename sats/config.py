@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import Problem, SatsError
+from .sanitise import web_address_problem
 
 METADATA_FILE = "metadata.yaml"
 TOOL_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ LANGUAGES = ("nb-NO", "nn-NO", "sv-SE", "da-DK", "en-GB", "en-US")
 # Norwegian conventions for Norwegian; APA 7 in the article's own locale for the others.
 DEFAULT_CSL = {"nb": "norsk-apa-manual.csl", "nn": "norsk-apa-manual.csl"}
 APA_CSL = "apa.csl"
+DOI = re.compile(r"^10\.\d{4,9}/[^\s\"<>]+$")  # the DOI as Crossref assigns them, without https://doi.org/
 ORCID = re.compile(r"^(?:https://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
 
@@ -285,6 +287,21 @@ def _flag(value: Any) -> bool:
     return value
 
 
+def _web_address(value: Any) -> str:
+    url = _text(value)
+    problem = web_address_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+def _doi(value: Any) -> str:
+    doi = _text(value)
+    if not DOI.match(doi):
+        raise ValueError("must be a DOI such as 10.1234/abcd, without https://doi.org/")
+    return doi
+
+
 def _orcid(value: Any) -> str:
     """An ORCID iD, bare or as its URL, whose last character is its ISO 7064 11,2 check digit."""
     match = ORCID.match(_text(value))
@@ -446,7 +463,7 @@ def load(folder: Path) -> Project:
             first_page=read.get(("journal", "first-page"), _integer, required=True),
             issn=read.get(("journal", "issn"), _text),
             last_page=read.get(("journal", "last-page"), _integer),
-            url=read.get(("journal", "url"), _text),
+            url=read.get(("journal", "url"), _web_address),
         )
 
     license_ = None
@@ -455,7 +472,7 @@ def load(folder: Path) -> Project:
         license_ = License(
             statement=read.get(("license", "statement"), _text, required=True),
             name=read.get(("license", "name"), _text),
-            url=read.get(("license", "url"), _text),
+            url=read.get(("license", "url"), _web_address),
         )
 
     translation = None
@@ -506,7 +523,8 @@ def load(folder: Path) -> Project:
     bibliography = read.file(("bibliography",), required=True)
     slug = read.get(("slug",), _slug)
     page_size = read.get(("page-size",), _page_size) or "170mm 240mm"
-    scalars = {key: read.get((key,), _text) for key in ("contact", "doi", "article-type", "section")}
+    scalars = {key: read.get((key,), _text) for key in ("contact", "article-type", "section")}
+    doi = read.get(("doi",), _doi)
     keywords = read.get(("keywords",), _words) or ()
     number_sections = bool(read.get(("number-sections",), _flag))
     if read.problems:
@@ -534,7 +552,7 @@ def load(folder: Path) -> Project:
         abstract=abstract,
         keywords=keywords,
         contact=scalars["contact"],
-        doi=scalars["doi"],
+        doi=doi,
         license=license_,
         article_type=scalars["article-type"],
         section=scalars["section"],

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from lxml import html as lxml_html
 
-from . import figures, mathematics, pandoc
+from . import figures, mathematics, pandoc, sanitise
 from .config import LANG_TAG
 from .errors import SatsError
 from .manuscript import Manuscript, resource_problem
@@ -65,7 +65,7 @@ class Parsing:
     inputs (parse_digest), spares running it again."""
 
     def __init__(self, manuscript: Manuscript, parsed: bytes | None = None) -> None:
-        self.parsed, self._lang = parsed, manuscript.project.lang
+        self.parsed, self._manuscript = parsed, manuscript
         self._numbered = manuscript.project.number_sections
         entries = manuscript.bibliography.entries
         self._languages = {f"ref-{key}": str(entry["language"]) for key, entry in entries.items()
@@ -74,12 +74,12 @@ class Parsing:
                                                                  expected=figures.CROSS_REF_WARNING)
 
     def result(self) -> Content:
-        """The parsed article: figures and tables numbered, cross-references resolved, each paragraph
-        given its anchor."""
+        """The parsed article, sanitised: figures and tables numbered, cross-references resolved, each
+        paragraph given its anchor."""
         if self._job is not None:
             self.parsed = self._job.result()
         assert self.parsed is not None
-        article = _content(json.loads(self.parsed), self._lang, mathematics.any_in(self.parsed))
+        article = _content(json.loads(self.parsed), self._manuscript, mathematics.any_in(self.parsed))
         _mark_reference_languages(article.parts["refs"], self._languages)
         if self._numbered:
             _number_sections(article.parts["body"])
@@ -115,19 +115,20 @@ def parse(manuscript: Manuscript) -> Content:
     return Parsing(manuscript).result()
 
 
-def _content(document: dict[str, Any], lang: str, formulas: bool) -> Content:
+def _content(document: dict[str, Any], manuscript: Manuscript, formulas: bool) -> Content:
     parts: dict[str, list[Block]] = {name: [] for name in PARTS}
     for block in document["blocks"]:
         if block["t"] == "Div" and block["c"][0][0] in parts:
             parts[block["c"][0][0]] = block["c"][1]
+    sanitise.parsed(parts, manuscript)  # what the manuscript wrote, before Sats adds its own
     parts = mathematics.number(parts) if formulas else parts
-    figures.number(list(parts.values()), lang)
+    figures.number(list(parts.values()), manuscript.project.lang)
     anchors = 0
     for node in walk(list(parts.values())):
         if node.get("t") in ("Para", "Plain"):
             anchors += 1
             node["c"].insert(0, {"t": "Span", "c": [["", [], [[ANCHOR, f"p{anchors}"]]], []]})
-    return Content(parts, document["pandoc-api-version"], lang, formulas)
+    return Content(parts, document["pandoc-api-version"], manuscript.project.lang, formulas)
 
 
 def walk(node: Any) -> Iterator[dict[str, Any]]:
@@ -213,6 +214,8 @@ def html_parts(content: Content) -> dict[str, str]:
                 for number, block in enumerate(new.values())]
         args = ["--from=json", "--to=html5", "--wrap=none", "--shift-heading-level-by=1"]
         tree = lxml_html.fragment_fromstring(pandoc.run(args, content.document(divs)), create_parent="div")
+        images = {node["c"][2][0] for node in walk(divs) if node.get("t") == "Image"}
+        sanitise.check_edition(tree, images.__contains__, "print edition")
         for number, key in enumerate(new):
             (div,) = tree.xpath(f'./div[@id="sats-block-{number}"]')
             _BLOCK_HTML[key] = (div.text or "").removeprefix("\n") + "".join(

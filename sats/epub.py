@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lxml import etree
 
-from . import figures, images, mathematics, pagebreaks, pandoc, pdf, templates
+from . import figures, images, mathematics, pagebreaks, pandoc, pdf, sanitise, templates
 from .config import TOOL_ROOT, Project
 from .content import Block, Content, check_resources
 from .pdf import PageStart
@@ -361,6 +363,22 @@ def _ncx_cover(package: _Package) -> None:
         meta.set("content", cover)
 
 
+def _nothing_active(package: _Package) -> None:
+    """The last look before the EPUB is zipped: no document of it carries anything active, and
+    each points only at files of the package."""
+    for href in package.opf.xpath('opf:manifest/opf:item[@media-type="application/xhtml+xml"]/@href', namespaces=NS):
+        folder = posixpath.dirname(package.base + href)
+
+        def packed(url: str, folder: str = folder) -> bool:
+            path = unquote(url.split("#", 1)[0])
+            return bool(path) and sanitise.scheme(url) is None and not path.startswith(("/", "\\")) \
+                and posixpath.normpath(posixpath.join(folder, path)) in package.files
+
+        tree = package.trees.get(href)
+        sanitise.check_edition(tree if tree is not None else etree.fromstring(package.files[package.base + href]),
+                               packed, f"EPUB ({href})")
+
+
 def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...]) -> bytes:
     """Finish pandoc's EPUB: notes, print pages, landmarks, cover text, document titles, the
     reference list, fonts, metadata, a reproducible ZIP."""
@@ -379,4 +397,5 @@ def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...
     _last_page(package, context.project.journal.first_page, context.last_page)
     creators = [str(identifier) for identifier in package.opf.xpath("opf:metadata/dc:creator/@id", namespaces=NS)]
     _metadata(package, templates.render("epub/finishing.xml.j2", context, creators=creators))
+    _nothing_active(package)
     return package.zip()

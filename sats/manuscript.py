@@ -16,20 +16,12 @@ TRAILING_PUNCTUATION = re.compile(r"[:.#$%&+?<>~/-]+$")
 NOTE_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]*(.*)$")
 NOTE_CALL = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 CODE = re.compile(r"`+[^`]*`+")
-RAW_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s[^<>]*)?)/?>")
-ATTRIBUTE = re.compile(r"([^\s=/]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
 # An image: its caption (brackets nested once, lines may wrap), its file, and its attributes.
 IMAGE = re.compile(r"!\[(?P<caption>(?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(?:<(?P<spaced>[^>\n]+)>|(?P<target>[^)\s>]+))"
                    r"(?:[^)]*\)(?P<attributes>\{[^}]*\}))?")
 ALT = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s}]+)")
 # Where a cross-reference's target is defined: an identifier in an attribute block.
 CROSS_REF_TARGET = re.compile(r"\{[^{}]*?#((?:fig|tbl|sec|eq)-[^\s}]+)")
-# Raw HTML in the Markdown: a few inline elements, with harmless attributes; nothing that
-# runs, styles, embeds or fetches.
-INLINE_ELEMENTS = {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "dfn", "em", "i", "kbd", "mark",
-                   "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "wbr"}
-SAFE_ATTRIBUTES = {"class", "dir", "href", "id", "lang", "title", "xml:lang", "datetime"}
-SAFE_LINK = re.compile(r"^(https?:|mailto:|#)")
 MAX_SOURCE_BYTES = 5_000_000
 MAX_NESTING = 12  # quote and list levels: enough for any article, bounded for the engines
 QUOTES = re.compile(r"^(?:\s*>)*")
@@ -118,24 +110,6 @@ def check_citations(sources: list[Source], bib: Bibliography) -> list[Problem]:
             used.add(key)
     return [Problem(f"entry '{key}' is never cited", bib.path, bib.lines.get(key))
             for key in bib.entries if key not in used]
-
-
-def check_raw_html(sources: list[Source]) -> None:
-    """Refuse raw HTML beyond a few inline elements with harmless attributes."""
-    for source in sources:
-        for number, line in _lines(source):
-            for tag in RAW_TAG.finditer(line):
-                name = tag.group(2).lower()
-                if name not in INLINE_ELEMENTS:
-                    raise SatsError.at(f"raw HTML <{name}> is not allowed; allowed are the inline elements "
-                                       f"{', '.join(sorted(INLINE_ELEMENTS))}", source.path, number)
-                for attribute in ATTRIBUTE.finditer(tag.group(3)):
-                    key, value = attribute.group(1).lower(), (attribute.group(2) or "").strip("\"'")
-                    if key not in SAFE_ATTRIBUTES:
-                        raise SatsError.at(f"raw HTML attribute {key}= on <{name}> is not allowed", source.path, number)
-                    if key == "href" and not SAFE_LINK.match(value):
-                        raise SatsError.at(f"raw HTML link {value!r} is not allowed: links go to http(s), "
-                                           "mailto or # targets", source.path, number)
 
 
 def check_nesting(sources: list[Source]) -> None:
@@ -245,7 +219,8 @@ def _continues(source: Source, number: int) -> bool:
 
 
 def read(project: Project) -> Manuscript:
-    """Read every source of the manuscript and check its citations and notes."""
+    """Read every source of the manuscript and check its citations and notes (its raw HTML,
+    attributes and links are checked in what pandoc parses of it: sanitise.parsed)."""
     body = read_source(project.body)
     notes = read_source(project.notes) if project.notes else None
     abstract = read_source(project.abstract) if project.abstract else None
@@ -253,7 +228,6 @@ def read(project: Project) -> Manuscript:
     sources = [s for s in (abstract, body, notes, translation) if s]
     bib = bibliography.load(project.bibliography)
     check_nesting(sources)
-    check_raw_html(sources)
     check_images(sources, project.root)
     check_notes(sources)
     unused = check_citations(sources, bib)
