@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -260,7 +261,7 @@ def _attributes(node: Node, attributes: list[Any], part: str, places: Places) ->
 def _target(node: Node, part: str, places: Places) -> None:
     """Refuse a link that is not for a reader, and an image that is not a file."""
     url = node["c"][2][0]
-    head = url.split(":", 1)[0].strip()  # the scheme, however it is written
+    head = unquote(url).split(":", 1)[0].strip()  # the scheme, however it is written
     needles = (url, re.compile(re.escape(head), re.IGNORECASE) if head else url)
     if node["t"] == "Link" and link_problem(url):
         raise places.error(f"link {_shown(url)} is not allowed: {LINKS}", part, *needles)
