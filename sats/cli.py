@@ -10,11 +10,13 @@ import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, config, validator
+from .characters import one_line
 from .errors import SatsError
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ WATCH_INTERVAL = 0.05  # seconds between looks at the files: a few dozen stat ca
 EPILOG = """exit codes:
   0  success (for check: no problem found)
   1  a problem with the manuscript or the editions, one line each: file:line: message
+     (or an internal error of Sats, in one line; --debug prints its traceback)
   2  the command line is wrong
 """
 
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("-o", "--output", type=Path, default=Path("dist"), help="output folder (default: dist)")
     common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     common.add_argument("-v", "--verbose", action="store_true", help="print every stage with its timing")
+    common.add_argument("--debug", action="store_true", help="on an internal error, print its traceback")
     common.add_argument("--shard", type=_shard, metavar="K/N",
                         help="take only every N-th manuscript folder, from the K-th (for CI runners)")
     commands = parser.add_subparsers(dest="command", metavar="command")
@@ -73,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 def _say(options: argparse.Namespace, message: str) -> None:
     """A summary line on stderr, unless --quiet."""
     if not options.quiet:
-        print(message, file=sys.stderr)
+        print(one_line(message), file=sys.stderr)
 
 
 def _shard(value: str) -> tuple[int, int]:
@@ -322,9 +326,18 @@ def _configure_logging(options: argparse.Namespace) -> None:
     --verbose is for Sats's own stages: the libraries' progress and notices (pikepdf says at
     import that its logging works) stay below what is shown; their warnings are shown."""
     level = logging.ERROR if options.quiet else logging.INFO if options.verbose else logging.WARNING
-    logging.basicConfig(level=max(level, logging.WARNING), format="%(message)s", stream=sys.stderr, force=True)
+    logging.basicConfig(level=max(level, logging.WARNING), stream=sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_OneLine())
     LOGGER.setLevel(level)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+class _OneLine(logging.Formatter):
+    """Log records as their message alone, on one line: a value in it cannot forge a line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return one_line(record.getMessage())
 
 
 def _usage_error(message: str) -> int:
@@ -376,4 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except RecursionError:
         print("the manuscript is nested too deeply to typeset", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as error:  # a bug in Sats: whatever the input, one line, unless --debug asks for more
+        if options.debug:
+            traceback.print_exc()
+        print(f"internal error: {one_line(f'{type(error).__name__}: {error}')} — a bug in Sats; "
+              "run with --debug for the traceback", file=sys.stderr)
         return EXIT_FAILED

@@ -6,14 +6,14 @@ import calendar
 import datetime
 import difflib
 import re
+import struct
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import characters, yamlfile
 from .errors import Problem, SatsError
 from .sanitise import web_address_problem
 
@@ -30,6 +30,7 @@ LANGUAGES = ("nb-NO", "nn-NO", "sv-SE", "da-DK", "en-GB", "en-US")
 DEFAULT_CSL = {"nb": "norsk-apa-manual.csl", "nn": "norsk-apa-manual.csl"}
 APA_CSL = "apa.csl"
 DOI = re.compile(r"^10\.\d{4,9}/[^\s\"<>]+$")  # the DOI as Crossref assigns them, without https://doi.org/
+MAX_WHOLE = 999_999_999  # a page, volume or year: far below a PDF's integers (2³¹ − 1), whatever is added
 ORCID = re.compile(r"^(?:https://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
 
@@ -88,6 +89,7 @@ class Translation:
     keywords: tuple[str, ...] = ()
 
 
+ICC_HEADER = 132  # the header (128 bytes) and the count of tags
 DEFAULT_PROFILE = TOOL_ROOT / "styles" / "icc" / "FOGRA39L.icc"  # free, shipped: styles/icc/README.md
 
 
@@ -201,7 +203,7 @@ class _Reader:
     def mapping(self, keys: tuple[Any, ...], allowed: set[str]) -> dict[str, Any]:
         value = self._lookup(keys)
         if not isinstance(value, dict):
-            self.problem(keys, f"'{_name(keys)}' must be a mapping, got {value!r}")
+            self.problem(keys, f"'{_name(keys)}' must be a mapping, got {_shown(value)}")
             return {}
         for key in value:
             if key not in allowed:
@@ -234,7 +236,7 @@ class _Reader:
         try:
             return kind(value)
         except (TypeError, ValueError) as error:
-            self.problem(keys, f"'{_name(keys)}' {error}, got {value!r}")
+            self.problem(keys, f"'{_name(keys)}' {error}, got {_shown(value)}")
             return None
 
     def file(self, keys: tuple[Any, ...], required: bool = False) -> Path | None:
@@ -256,19 +258,39 @@ def _name(keys: tuple[Any, ...]) -> str:
     return ".".join(str(key) for key in keys)
 
 
-def _text(value: Any) -> str:
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value as an error message quotes it: escaped, and cut short."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}…"
+
+
+def _text(value: Any, lines: bool = False) -> str:
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise TypeError("must be text")
     text = str(value).strip()
     if not text:
         raise ValueError("must not be empty")
+    if strange := characters.control(text, lines) or characters.bidi(text):
+        raise ValueError(f"must not hold {strange}")
     return text
 
 
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TypeError("must be a whole number")
-    return value
+def _paragraph(value: Any) -> str:
+    return _text(value, lines=True)
+
+
+def _whole(low: int, high: int) -> Callable[[Any], int]:
+    """A reader of whole numbers from `low` to `high`."""
+    def whole(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TypeError("must be a whole number")
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+    return whole
+
+
+_integer = _whole(0, MAX_WHOLE)
 
 
 def _words(value: Any) -> tuple[str, ...]:
@@ -355,11 +377,32 @@ def _ink_limit(value: Any) -> int:
     return value
 
 
-def _is_cmyk_profile(path: Path) -> bool:
-    """Whether `path` is an ICC profile of a CMYK output device (its header says so)."""
+def _icc_fault(path: Path) -> str | None:
+    """What keeps `path` from being the ICC profile of a CMYK output device, read from its header
+    and tag table (the profile itself is read by LittleCMS only when the press PDF is made)."""
+    size = path.stat().st_size
     with path.open("rb") as file:
-        header = file.read(40)
-    return header[12:20] == b"prtrCMYK" and header[36:40] == b"acsp"
+        header = file.read(ICC_HEADER)
+        if len(header) < ICC_HEADER or header[36:40] != b"acsp":
+            return "which is not an ICC profile"
+        declared, count = struct.unpack(">I", header[:4])[0], struct.unpack(">I", header[128:132])[0]
+        if declared != size or ICC_HEADER + 12 * count > size:
+            return f"which is corrupt: its header gives {declared} bytes and {count} tags, the file has {size} bytes"
+        table = file.read(12 * count)
+    tags = {}
+    for index in range(count):
+        signature, offset, length = struct.unpack(">4sII", table[12 * index:12 * index + 12])
+        if offset + length > size:
+            return f"which is corrupt: its tag {signature.decode('latin-1')!r} runs past the end of the file"
+        tags[signature] = length
+    device, space = header[12:16], header[16:20]
+    if device != b"prtr":
+        return f"which is not an output (printer) profile but of the class {device.decode('latin-1')!r}"
+    if space != b"CMYK":
+        return f"which is for {space.decode('latin-1').strip()!r}, not CMYK"
+    if not {b"B2A0", b"B2A1"} & tags.keys():
+        return "which has no table into the printer's colours (no B2A0 or B2A1 tag)"
+    return None
 
 
 def _slug(value: Any) -> str:
@@ -376,7 +419,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
-def _parse_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+def _parse_yaml(path: Path) -> tuple[Any, yamlfile.Lines]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -384,26 +427,7 @@ def _parse_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     except UnicodeDecodeError as error:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
         raise SatsError.at("not valid UTF-8 text", path, line) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        reason = getattr(error, "problem", None) or str(error)
-        raise SatsError.at(f"invalid YAML: {reason}", path, mark.line + 1 if mark else None) from None
-    return data, _node_lines(node) if node is not None else {}
-
-
-def _node_lines(node: yaml.Node, keys: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    lines = {keys: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            lines.update(_node_lines(value_node, (*keys, key_node.value)))
-            lines[(*keys, key_node.value)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines.update(_node_lines(item, (*keys, index)))
-    return lines
+    return yamlfile.load(text, path)
 
 
 TOP_KEYS = {
@@ -458,8 +482,8 @@ def load(folder: Path) -> Project:
         read.mapping(("journal",), {"title", "issn", "volume", "issue", "first-page", "last-page", "url"})
         journal = Journal(
             title=read.get(("journal", "title"), _text, required=True),
-            volume=read.get(("journal", "volume"), _integer, required=True),
-            issue=read.get(("journal", "issue"), _integer, required=True),
+            volume=read.get(("journal", "volume"), _whole(0, 9_999), required=True),
+            issue=read.get(("journal", "issue"), _whole(0, 9_999), required=True),
             first_page=read.get(("journal", "first-page"), _integer, required=True),
             issn=read.get(("journal", "issn"), _text),
             last_page=read.get(("journal", "last-page"), _integer),
@@ -470,7 +494,7 @@ def load(folder: Path) -> Project:
     if read.get(("license",), dict) is not None:
         read.mapping(("license",), {"statement", "name", "url"})
         license_ = License(
-            statement=read.get(("license", "statement"), _text, required=True),
+            statement=read.get(("license", "statement"), _paragraph, required=True),
             name=read.get(("license", "name"), _text),
             url=read.get(("license", "url"), _web_address),
         )
@@ -489,9 +513,9 @@ def load(folder: Path) -> Project:
     if read.get(("print",), dict) is not None:
         read.mapping(("print",), {"bleed", "icc-profile", "output-condition", "max-ink"})
         profile = read.file(("print", "icc-profile"))
-        if profile is not None and not _is_cmyk_profile(profile):
+        if profile is not None and (fault := _icc_fault(profile)):
             read.problem(("print", "icc-profile"), f"'print.icc-profile' must be a CMYK output (printer) "
-                                                   f"ICC profile, got {profile.name!r}")
+                                                   f"ICC profile, got {profile.name!r}, {fault}")
         condition = read.get(("print", "output-condition"), _text, required=profile is not None)
         if condition and "icc-profile" not in data["print"]:
             read.problem(("print", "output-condition"), "'print.output-condition' is the condition of the "
@@ -510,7 +534,7 @@ def load(folder: Path) -> Project:
                             email=read.get(("crossref", "email"), _text),
                             registrant=read.get(("crossref", "registrant"), _text),
                             batch_id=read.get(("crossref", "batch-id"), _text),
-                            timestamp=read.get(("crossref", "timestamp"), _integer))
+                            timestamp=read.get(("crossref", "timestamp"), _whole(0, 10**17 - 1)))
 
     title = read.get(("title",), _text, required=True)
     short_title = read.get(("short-title",), _text) or title

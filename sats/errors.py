@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .characters import one_line
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the input, at a place."""
+    """One thing wrong with the input, at a place; shown as one line, whatever the input put in it."""
 
     message: str
     path: Path | None = None
@@ -16,9 +18,9 @@ class Problem:
 
     def __str__(self) -> str:
         if self.path is None:
-            return self.message
+            return one_line(self.message)
         place = display_path(self.path)
-        return f"{place}:{self.line}: {self.message}" if self.line else f"{place}: {self.message}"
+        return one_line(f"{place}:{self.line}: {self.message}" if self.line else f"{place}: {self.message}")
 
 
 class SatsError(Exception):

@@ -332,7 +332,7 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         with stage("preflight"):
             inspected = preflight.inspect(press.data, project.press, press.images, project.root)
         report = templates.render("reports/preflight.txt.j2", report=inspected,
-                                  file=preflight.one_line(outputs["print"].name),
+                                  file=outputs["print"].name,
                                   page_range=page_range(project.journal.first_page, last))
         _warn(inspected.findings, options.strict)
         press_findings = inspected.findings

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import pikepdf
 from . import colour
 from . import fonts as project_fonts
 from .artwork import Artwork
+from .characters import one_line
 from .config import Press
 from .errors import Problem
 
@@ -30,7 +30,6 @@ COLOUR_OPERATORS = {"k": "DeviceCMYK", "K": "DeviceCMYK", "rg": "DeviceRGB", "RG
 PRESS_SPACES = {"DeviceCMYK", "DeviceGray", "Pattern", "ICCBased CMYK", "ICCBased Gray"}
 ICC_COMPONENTS = {1: "Gray", 3: "RGB", 4: "CMYK"}
 REGISTRATION = [1.0] * 4  # the crop marks' colour, on every plate: not ink on the page
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 @dataclass
@@ -60,12 +59,6 @@ class Report:
         """Problems as the report prints them: at their place in the manuscript folder."""
         return [one_line(f"{_relative(problem.path, self.root)}:{problem.line}: {problem.message}" if problem.path
                          else problem.message) for problem in found]
-
-
-def one_line(text: object) -> str:
-    """A value from the metadata or a profile as one line of the report: control characters and
-    line breaks become spaces, so that no value can forge a line."""
-    return CONTROL.sub(" ", str(text)).strip()
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -13,6 +13,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
+from .characters import one_line
 from .config import TOOL_ROOT, Author, Project
 from .errors import SatsError
 
@@ -26,9 +27,16 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
         autoescape=lambda name: not (name or "").endswith(".txt.j2"),  # plain-text reports are not markup
+        finalize=_finalize,
     )
     env.filters["fields"] = pattern_fields
     return env
+
+
+@jinja2.pass_eval_context
+def _finalize(context: jinja2.nodes.EvalContext, value: Any) -> Any:
+    """Each value a plain-text template prints, on one line: a value cannot forge a line of a report."""
+    return value if context.autoescape else one_line(value)
 
 
 FIELD = re.compile(r"\{([a-z]+)\}")

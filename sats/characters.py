@@ -1,0 +1,41 @@
+"""Characters a value from a manuscript may not hold, and text made safe for one line of a report."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Control characters but the tab and the line feed (which a value may hold only where it may
+# span lines), and lone surrogates, which no file can encode: JSON and YAML escapes make them.
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+# The bidirectional embeddings, overrides and isolates: they reorder what is shown around them.
+BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def control(text: str, lines: bool = False) -> str | None:
+    """The first control character in `text`, described («U+0007, a control character»); a line
+    break counts as one unless `lines` allows it."""
+    match = CONTROLS.search(text)
+    if match:
+        character = match.group()
+        kind = {"Cs": "a lone surrogate", "Zl": "a line separator", "Zp": "a paragraph separator"}.get(
+            unicodedata.category(character), "a control character")
+        return f"U+{ord(character):04X}, {kind}"
+    if not lines and "\n" in text:
+        return "a line break"
+    return None
+
+
+def bidi(text: str) -> str | None:
+    """The first bidirectional control in `text`, described."""
+    match = BIDI.search(text)
+    return f"U+{ord(match.group()):04X}, a bidirectional control" if match else None
+
+
+def one_line(text: object) -> str:
+    """`text` as one line of a report or a message: control characters and line breaks become
+    spaces, bidirectional controls are dropped and lone surrogates replaced, so that no value
+    forges a line or reorders one."""
+    flat = BIDI.sub("", LINE_BREAKS.sub(" ", str(text)))
+    return flat.encode("utf-8", "replace").decode("utf-8").strip()
