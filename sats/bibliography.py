@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import pandoc
+from . import characters, pandoc
 from .errors import Problem, SatsError
 
 # What an entry of each CSL type needs before it can be printed as a full reference.
@@ -23,9 +24,16 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Fields citeproc reads as text (or a number, but for the type): a list or a mapping in one is a mistake.
-TEXT_FIELDS = ("type", "title", "container-title", "publisher", "publisher-place", "volume", "issue", "page",
-               "DOI", "URL")
+# CSL-JSON's name and date variables; every other field holds text or a number (the type, text),
+# but for `custom`, which citeproc does not read.
+NAME_FIELDS = frozenset({
+    "author", "chair", "collection-editor", "compiler", "composer", "container-author", "contributor", "curator",
+    "director", "editor", "editorial-director", "executive-producer", "guest", "host", "illustrator", "interviewer",
+    "narrator", "organizer", "original-author", "performer", "producer", "recipient", "reviewed-author",
+    "script-writer", "series-creator", "translator"})
+DATE_FIELDS = frozenset({"accessed", "available-date", "event-date", "issued", "original-date", "submitted"})
+FREE_FIELDS = frozenset({"custom"})
+DATE_PART = re.compile(r"-?\d{1,5}")  # a year (negative before the common era), a month or season, a day
 BETWEEN = re.compile(r"[\s,]*")  # between two entries of a JSON list
 
 # A title wholly in square brackets is the editor's description of an untitled work (APA).
@@ -60,13 +68,8 @@ class Bibliography:
         return problems
 
 
-def load(path: Path) -> Bibliography:
-    """Read a CSL-JSON or BibLaTeX bibliography."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise SatsError.at("not valid UTF-8 text", path, line) from None
+def load(path: Path, text: str) -> Bibliography:
+    """Read a CSL-JSON or BibLaTeX bibliography: `text`, the file `path`'s."""
     items: list[tuple[Any, int | None]]
     if path.suffix in (".bib", ".biblatex"):
         lines = _line_numbers(text, r"@\w+\s*\{\s*([^,\s]+)\s*,")
@@ -92,11 +95,46 @@ def _key(item: Any, path: Path, line: int | None, lines: dict[str, list[int]]) -
     if not isinstance(key, str) or not key:
         raise SatsError.at("every entry needs an 'id'", path, line)
     for field, value in item.items():
-        allowed = ("text",) if field == "type" else ("text", "a number")
-        if field in TEXT_FIELDS and _kind(value) not in allowed:
-            raise SatsError.at(f"entry '{key}': '{field}' must be {' or '.join(allowed)}, got {_kind(value)}",
-                               path, lines.get(key, [line])[0])
+        fault = None if field in FREE_FIELDS else _shape_fault(field, value)
+        strange = next(filter(None, (characters.control(text, lines=True) for text in _strings(value))), None)
+        if fault or strange:
+            message = f"must be {fault}, got {_kind(value)}" if fault else f"must not hold {strange}"
+            raise SatsError.at(f"entry '{key}': '{field}' {message}", path, lines.get(key, [line])[0])
     return key
+
+
+def _shape_fault(field: str, value: Any) -> str | None:
+    """What a field's value should have been, if it is not: a list of names, a date, text."""
+    if field in NAME_FIELDS:
+        names = isinstance(value, list) and all(
+            isinstance(name, dict) and all(_kind(part) != "a list" and _kind(part) != "a mapping"
+                                           for part in name.values()) for name in value)
+        return None if names else 'a list of names, each a mapping such as {"family": "Ibsen", "given": "Henrik"}'
+    if field in DATE_FIELDS:
+        if isinstance(value, str):
+            return None
+        parts = value.get("date-parts", [[0]]) if isinstance(value, dict) else None
+        dated = isinstance(parts, list) and 1 <= len(parts) <= 2 and all(
+            isinstance(date, list) and 1 <= len(date) <= 3 and all(
+                isinstance(part, (int, str)) and not isinstance(part, bool) and DATE_PART.fullmatch(str(part))
+                for part in date) for date in parts)
+        others = isinstance(value, dict) and all(_kind(other) not in ("a list", "a mapping")
+                                                 for name, other in value.items() if name != "date-parts")
+        return None if dated and others else 'a date such as {"date-parts": [[2019, 5, 3]]}'
+    allowed = ("text",) if field == "type" else ("text", "a number")
+    return None if _kind(value) in allowed else " or ".join(allowed)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every text in a JSON value, however deep."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for part in value.values():
+            yield from _strings(part)
+    elif isinstance(value, list):
+        for part in value:
+            yield from _strings(part)
 
 
 def _kind(value: Any) -> str:

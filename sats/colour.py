@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PIL import Image, ImageCms, ImageMath
 
+from .errors import SatsError
+
 INTENT = ImageCms.Intent.RELATIVE_COLORIMETRIC
 # Without precalculation: LittleCMS takes 50 ms to precalculate a transform into this profile,
 # more than converting a 3-megapixel image takes without it, and a build needs one per source.
@@ -24,7 +26,11 @@ class Separation:
     """Conversions from sRGB, Lab or an RGB image's own profile to one CMYK output profile."""
 
     def __init__(self, profile: Path) -> None:
-        self._profile = ImageCms.getOpenProfile(str(profile))
+        self._path = profile
+        try:
+            self._profile = ImageCms.getOpenProfile(str(profile))
+        except (ImageCms.PyCMSError, OSError) as error:
+            raise SatsError.at(f"LittleCMS cannot read this ICC profile: {error}", profile) from None
         self._transforms: dict[str, ImageCms.ImageCmsTransform] = {}
         self._sources: dict[str, ImageCms.ImageCmsProfile] = {}
         self._colours: dict[tuple[str, Colour], Colour] = {}
@@ -46,8 +52,12 @@ class Separation:
             mode = "LAB" if source in LAB else "RGB"
             origin = (ImageCms.createProfile("LAB", LAB[source]) if source in LAB else
                       ImageCms.createProfile("sRGB") if source == SRGB else self._sources[source])
-            self._transforms[source] = ImageCms.buildTransform(origin, self._profile, mode, "CMYK",
-                                                               renderingIntent=INTENT, flags=FLAGS)
+            try:
+                self._transforms[source] = ImageCms.buildTransform(origin, self._profile, mode, "CMYK",
+                                                                   renderingIntent=INTENT, flags=FLAGS)
+            except ImageCms.PyCMSError as error:  # a profile whose tables are damaged
+                raise SatsError.at(f"LittleCMS cannot convert colours into this ICC profile: {error}",
+                                   self._path) from None
         return self._transforms[source]
 
     def colours(self, colours: Sequence[Colour], source: str = SRGB) -> list[Colour]:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bibliography, figures
+from . import bibliography, csl, figures
 from .bibliography import Bibliography
 from .config import Project
 from .errors import Problem, SatsError
@@ -226,7 +226,9 @@ def read(project: Project) -> Manuscript:
     abstract = read_source(project.abstract) if project.abstract else None
     translation = read_source(project.translation.abstract) if project.translation else None
     sources = [s for s in (abstract, body, notes, translation) if s]
-    bib = bibliography.load(project.bibliography)
+    csl.check(project.csl)
+    references = read_source(project.bibliography)
+    bib = bibliography.load(references.path, references.text)
     check_nesting(sources)
     check_images(sources, project.root)
     check_notes(sources)
