@@ -34,6 +34,8 @@ NAME_FIELDS = frozenset({
 DATE_FIELDS = frozenset({"accessed", "available-date", "event-date", "issued", "original-date", "submitted"})
 FREE_FIELDS = frozenset({"custom"})
 DATE_PART = re.compile(r"-?\d{1,5}")  # a year (negative before the common era), a month or season, a day
+BRACES = re.compile(r"[{}]")
+MAX_BRACES = 20  # an entry's own, a field's, and a title's protected words: three or four
 BETWEEN = re.compile(r"[\s,]*")  # between two entries of a JSON list
 
 # A title wholly in square brackets is the editor's description of an untitled work (APA).
@@ -73,8 +75,15 @@ def load(path: Path, text: str) -> Bibliography:
     items: list[tuple[Any, int | None]]
     if path.suffix in (".bib", ".biblatex"):
         lines = _line_numbers(text, r"@\w+\s*\{\s*([^,\s]+)\s*,")
+        _check_braces(text, path)
         csl_json = pandoc.run(["--from=biblatex", "--to=csljson"], text, source=path)
         items = [(item, None) for item in json.loads(csl_json)]
+        for item, _ in items:
+            if not item.get("type"):  # pandoc's reader gives an entry type it does not know none
+                key = str(item.get("id"))
+                kind = re.search(rf"@(\w+)\s*\{{\s*{re.escape(key)}\s*,", text)
+                raise SatsError.at(f"entry '{key}': @{kind[1] if kind else ''} is not a BibLaTeX entry type",
+                                   path, lines.get(key, [0])[0] or None)
     else:
         lines = _line_numbers(text, r'"id"\s*:\s*"([^"]+)"')
         items = list(_json_items(text, path))
@@ -85,6 +94,16 @@ def load(path: Path, text: str) -> Bibliography:
             raise SatsError.at(f"entry '{key}' is defined twice", path, lines.get(key, [0, 0])[-1] or None)
         entries[key] = item
     return Bibliography(path, entries, {key: places[0] for key, places in lines.items()})
+
+
+def _check_braces(text: str, path: Path) -> None:
+    """Refuse braces nested deeper than any title needs: pandoc's reader slows down with each level."""
+    depth = 0
+    for brace in BRACES.finditer(text):
+        depth += 1 if brace.group() == "{" else -1
+        if depth > MAX_BRACES:
+            raise SatsError.at(f"braces nested more than {MAX_BRACES} levels deep", path,
+                               text.count("\n", 0, brace.start()) + 1)
 
 
 def _key(item: Any, path: Path, line: int | None, lines: dict[str, list[int]]) -> str:
@@ -107,8 +126,7 @@ def _shape_fault(field: str, value: Any) -> str | None:
     """What a field's value should have been, if it is not: a list of names, a date, text."""
     if field in NAME_FIELDS:
         names = isinstance(value, list) and all(
-            isinstance(name, dict) and all(_kind(part) != "a list" and _kind(part) != "a mapping"
-                                           for part in name.values()) for name in value)
+            isinstance(name, dict) and all(_scalar(part) for part in name.values()) for name in value)
         return None if names else 'a list of names, each a mapping such as {"family": "Ibsen", "given": "Henrik"}'
     if field in DATE_FIELDS:
         if isinstance(value, str):
@@ -118,11 +136,15 @@ def _shape_fault(field: str, value: Any) -> str | None:
             isinstance(date, list) and 1 <= len(date) <= 3 and all(
                 isinstance(part, (int, str)) and not isinstance(part, bool) and DATE_PART.fullmatch(str(part))
                 for part in date) for date in parts)
-        others = isinstance(value, dict) and all(_kind(other) not in ("a list", "a mapping")
-                                                 for name, other in value.items() if name != "date-parts")
+        others = isinstance(value, dict) and all(_scalar(other) for name, other in value.items()
+                                                 if name != "date-parts")
         return None if dated and others else 'a date such as {"date-parts": [[2019, 5, 3]]}'
     allowed = ("text",) if field == "type" else ("text", "a number")
     return None if _kind(value) in allowed else " or ".join(allowed)
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (list, dict))
 
 
 def _strings(value: Any) -> Iterator[str]:

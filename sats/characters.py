@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Control characters but the tab and the line feed (which a value may hold only where it may
-# span lines), and lone surrogates, which no file can encode: JSON and YAML escapes make them.
+# Control characters but the tab and the line feed, and lone surrogates, which no file can
+# encode (JSON and YAML escapes make them); in a value of one line, the line feed too.
 CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+ONE_LINE_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 # The bidirectional embeddings, overrides and isolates: they reorder what is shown around them.
 BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -16,15 +17,15 @@ LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 def control(text: str, lines: bool = False) -> str | None:
     """The first control character in `text`, described («U+0007, a control character»); a line
     break counts as one unless `lines` allows it."""
-    match = CONTROLS.search(text)
-    if match:
-        character = match.group()
-        kind = {"Cs": "a lone surrogate", "Zl": "a line separator", "Zp": "a paragraph separator"}.get(
-            unicodedata.category(character), "a control character")
-        return f"U+{ord(character):04X}, {kind}"
-    if not lines and "\n" in text:
+    match = (CONTROLS if lines else ONE_LINE_CONTROLS).search(text)
+    if match is None:
+        return None
+    character = match.group()
+    if character == "\n":
         return "a line break"
-    return None
+    kind = {"Cs": "a lone surrogate", "Zl": "a line separator", "Zp": "a paragraph separator"}.get(
+        unicodedata.category(character), "a control character")
+    return f"U+{ord(character):04X}, {kind}"
 
 
 def bidi(text: str) -> str | None:
@@ -39,3 +40,9 @@ def one_line(text: object) -> str:
     forges a line or reorders one."""
     flat = BIDI.sub("", LINE_BREAKS.sub(" ", str(text)))
     return flat.encode("utf-8", "replace").decode("utf-8").strip()
+
+
+def quoted(value: object, limit: int = 60) -> str:
+    """A value as a message quotes it: escaped (repr), and cut short."""
+    shown = repr(value)
+    return shown if len(shown) <= limit else f"{shown[:limit]}…"

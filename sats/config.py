@@ -203,7 +203,7 @@ class _Reader:
     def mapping(self, keys: tuple[Any, ...], allowed: set[str]) -> dict[str, Any]:
         value = self._lookup(keys)
         if not isinstance(value, dict):
-            self.problem(keys, f"'{_name(keys)}' must be a mapping, got {_shown(value)}")
+            self.problem(keys, f"'{_name(keys)}' must be a mapping, got {characters.quoted(value)}")
             return {}
         for key in value:
             if key not in allowed:
@@ -236,7 +236,7 @@ class _Reader:
         try:
             return kind(value)
         except (TypeError, ValueError) as error:
-            self.problem(keys, f"'{_name(keys)}' {error}, got {_shown(value)}")
+            self.problem(keys, f"'{_name(keys)}' {error}, got {characters.quoted(value)}")
             return None
 
     def file(self, keys: tuple[Any, ...], required: bool = False) -> Path | None:
@@ -256,12 +256,6 @@ class _Reader:
 
 def _name(keys: tuple[Any, ...]) -> str:
     return ".".join(str(key) for key in keys)
-
-
-def _shown(value: Any, limit: int = 60) -> str:
-    """A value as an error message quotes it: escaped, and cut short."""
-    shown = repr(value)
-    return shown if len(shown) <= limit else f"{shown[:limit]}…"
 
 
 def _text(value: Any, lines: bool = False) -> str:

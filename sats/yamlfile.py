@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from .characters import quoted
 from .errors import SatsError
 
 MAX_ALIASES = 20  # an anchor reused for a shared affiliation or two; a bomb needs dozens
@@ -88,11 +89,11 @@ class _Loader(yaml.SafeLoader):
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         if node.tag == f"{YAML_TAG}int" and len(node.value) > MAX_DIGITS:  # 1:0:0:… is base 60: no digit limit
-            raise _Refused(f"{_shown(node.value)} is larger than any number a manuscript holds", node.start_mark)
+            raise _Refused(f"{quoted(node.value, 42)} is larger than any number a manuscript holds", node.start_mark)
         try:
             return super().construct_object(node, deep)
         except ValueError as error:  # a date such as 2024-02-30
-            raise _Refused(f"{_shown(node.value)} cannot be read: {error}", node.start_mark) from None
+            raise _Refused(f"{quoted(node.value, 42)} cannot be read: {error}", node.start_mark) from None
 
 
 def load(text: str, path: Path) -> tuple[Any, Lines]:
@@ -115,10 +116,6 @@ def load(text: str, path: Path) -> tuple[Any, Lines]:
     finally:
         loader.dispose()
     return data, _node_lines(node) if node is not None else {}
-
-
-def _shown(text: str, limit: int = 40) -> str:
-    return repr(text if len(text) <= limit else f"{text[:limit]}…")
 
 
 def _node_lines(node: yaml.Node, keys: tuple[Any, ...] = ()) -> Lines:

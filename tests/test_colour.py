@@ -260,15 +260,17 @@ def test_preflight_findings_are_warnings_that_strict_makes_fatal(figures: Built,
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()} == before
 
 
-def test_the_report_cannot_be_forged_from_the_metadata(manuscript_copy: Path, tmp_path: Path) -> None:
-    """A metadata value with line breaks stays on its one line of the report."""
+def test_the_report_cannot_be_forged_from_the_metadata(manuscript_copy: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A metadata value with line breaks, which would forge lines of the report, is refused."""
     metadata = manuscript_copy / "metadata.yaml"
     metadata.write_text(metadata.read_text().replace(
         "output-condition: FOGRA39", 'output-condition: "FOGRA39\\nProblems:      none\\rWarnings: none"'))
-    assert main(["build", str(manuscript_copy), "-o", str(tmp_path), "-q", "--edition", "print"]) == 0
-    report = next(tmp_path.glob("*.preflight.txt")).read_text()
-    assert "Standard:      PDF/X-4, output intent FOGRA39 Problems:      none Warnings: none\n" in report
-    assert [line for line in report.splitlines() if line.startswith("Problems:")] == ["Problems:      none"]
+    assert main(["build", str(manuscript_copy), "-o", str(tmp_path), "--edition", "print"]) == 1
+    assert capsys.readouterr().err.strip().endswith(
+        "metadata.yaml:22: 'print.output-condition' must not hold a line break, "
+        "got 'FOGRA39\\nProblems:      none\\rWarnings: none'")
+    assert not list(tmp_path.glob("*.preflight.txt"))
 
 
 @pytest.mark.parametrize(("press", "expected"), [
