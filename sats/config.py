@@ -285,6 +285,7 @@ def _whole(low: int, high: int) -> Callable[[Any], int]:
 
 
 _integer = _whole(0, MAX_WHOLE)
+_volume = _whole(0, 9_999)  # a volume, an issue's number or a year
 
 
 def _words(value: Any) -> tuple[str, ...]:
@@ -476,8 +477,8 @@ def load(folder: Path) -> Project:
         read.mapping(("journal",), {"title", "issn", "volume", "issue", "first-page", "last-page", "url"})
         journal = Journal(
             title=read.get(("journal", "title"), _text, required=True),
-            volume=read.get(("journal", "volume"), _whole(0, 9_999), required=True),
-            issue=read.get(("journal", "issue"), _whole(0, 9_999), required=True),
+            volume=read.get(("journal", "volume"), _volume, required=True),
+            issue=read.get(("journal", "issue"), _volume, required=True),
             first_page=read.get(("journal", "first-page"), _integer, required=True),
             issn=read.get(("journal", "issn"), _text),
             last_page=read.get(("journal", "last-page"), _integer),

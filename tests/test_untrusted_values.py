@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import time
 import tracemalloc
 from pathlib import Path
@@ -197,6 +198,45 @@ def test_any_metadata_value_loads_or_is_one_error(manuscript_copy: Path, keys: t
         assert error.problems and all("\n" not in str(problem) for problem in error.problems)
         return
     _render(project)
+
+
+ISSUE = {"journal": "Internasjonal Politikk", "volume": 79, "issue": 3, "year": 2021, "lang": "nb-NO",
+         "first-page": 319, "title": "Russland og Vesten", "contents": True, "slug": "ip-79-3",
+         "articles": [{"folder": "issue-short", "right-hand": False}]}
+
+
+@PROPERTY
+@given(key=st.sampled_from(sorted(ISSUE)), inner=st.booleans(), value=VALUES)
+def test_any_issue_value_loads_or_is_one_error(tmp_path: Path, key: str, inner: bool, value: Any) -> None:
+    from sats import issue
+
+    if not (tmp_path / "issue-short").exists():
+        shutil.copytree(FIXTURES / "issue-short", tmp_path / "issue-short")
+    data = json.loads(json.dumps(ISSUE))
+    if inner and key == "articles":
+        data["articles"][0]["right-hand" if isinstance(value, bool) else "folder"] = value
+    else:
+        data[key] = value
+    path = tmp_path / "issue.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=False))
+    try:
+        issue.load(path)
+    except SatsError as error:
+        assert error.problems and all("\n" not in str(problem) for problem in error.problems)
+
+
+def test_the_issue_the_property_starts_from_loads(tmp_path: Path) -> None:
+    from sats import issue
+
+    shutil.copytree(FIXTURES / "issue-short", tmp_path / "issue-short")
+    (tmp_path / "issue.yaml").write_text(yaml.safe_dump(ISSUE))
+    assert issue.load(tmp_path / "issue.yaml").volume == 79
+
+
+def test_the_metadata_the_property_starts_from_loads_and_renders(manuscript_copy: Path) -> None:
+    data = json.loads(json.dumps(METADATA, default=str))
+    (manuscript_copy / "metadata.yaml").write_text(yaml.safe_dump(data, allow_unicode=False))
+    _render(config.load(manuscript_copy))
 
 
 YAML_TOKENS = [*"{}[]&*!:-,?|>'\"#%@`<\\ \n\tab1.", "a: ", "- ", "&x ", "*x", "!!", "<<: ", "\\u", "\\0", "2024-02-30"]
