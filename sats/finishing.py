@@ -84,7 +84,7 @@ def archival(data: bytes, first_page: int, orcids: tuple[str, ...] = ()) -> byte
     with _open(data) as document:
         _label_pages(document, first_page)
         _margins_as_artifacts(document)
-        _identifier_tree(document)
+        identifier_tree(document)
         _identify_pdfua(document)
         if any(orcids):
             authors = etree.fromstring(templates.render("pdf/authors.xmp.j2", orcids=orcids))
@@ -173,7 +173,7 @@ def _artifact_if_unmapped(mapped: pikepdf.Object, reachable: set[tuple[int, int]
     return b"/Artifact << /Type /Pagination >> BDC"
 
 
-def _identifier_tree(document: pikepdf.Pdf) -> None:
+def identifier_tree(document: pikepdf.Pdf) -> None:
     """The structure root's /IDTree, which PDF readers use to find elements by /ID (notes)."""
     root = document.Root.StructTreeRoot
     named = sorted((str(element.ID), element) for element in structure_elements(root) if "/ID" in element)
@@ -182,6 +182,67 @@ def _identifier_tree(document: pikepdf.Pdf) -> None:
         for name, element in named:
             names.extend([pikepdf.String(name), element])
         root.IDTree = document.make_indirect(pikepdf.Dictionary(Names=names))
+
+
+def new_structure(document: pikepdf.Pdf) -> None:
+    """Give `document`, once its pages are gone, a structure tree of its own to gather tagged
+    PDFs into (`append_tagged`): a root, an empty parent tree, one Document element."""
+    root = document.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, ParentTreeNextKey=0))
+    root.ParentTree = pikepdf.NumberTree.new(document).obj
+    root.K = document.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document,
+                                                       P=root, K=pikepdf.Array()))
+    document.Root.StructTreeRoot = root
+
+
+def append_tagged(document: pikepdf.Pdf, source: pikepdf.Pdf, kind: pikepdf.Name, identifiers: str,
+                  title: str, lang: str | None = None) -> None:
+    """Append the pages of the tagged PDF `source` to `document` (see `new_structure`), its
+    structure tree with them: its Document element becomes a `kind` (Art, Part) titled `title`,
+    in `lang` where given; its parent-tree keys (the pages' /StructParents, the annotations'
+    /StructParent) follow the document's; its elements' /ID take the prefix `identifiers`, so
+    that two sources' notes (fn1) stay apart (`identifier_tree` lists them once all are in);
+    its role and class maps join the document's."""
+    root = document.Root.StructTreeRoot
+    first, base = len(document.pages), int(root.ParentTreeNextKey)
+    document.pages.extend(source.pages)
+    # Copied after the pages, so that its references to pages and annotations land on their copies.
+    tree = document.copy_foreign(source.Root.StructTreeRoot)
+    for page in document.pages[first:]:
+        if "/StructParents" in page:
+            page.StructParents = base + int(page.StructParents)
+        for annotation in page.get("/Annots", []):
+            if "/StructParent" in annotation:
+                annotation.StructParent = base + int(annotation.StructParent)
+    parents = pikepdf.NumberTree(root.ParentTree)
+    next_key = int(tree.get("/ParentTreeNextKey", 0))
+    for key, value in pikepdf.NumberTree(tree.ParentTree).items():
+        parents[base + key] = value
+        next_key = max(next_key, key + 1)
+    root.ParentTreeNextKey = base + next_key
+    (element,) = tree.K if isinstance(tree.K, pikepdf.Array) else [tree.K]  # its Document element
+    element.S, element.P, element.T = kind, root.K, pikepdf.String(title)
+    if lang:
+        element.Lang = pikepdf.String(lang)
+    root.K.K.append(element)
+    for named in structure_elements(element):
+        if "/ID" in named:
+            named.ID = pikepdf.String(identifiers + str(named.ID))
+    for mapping in ("/RoleMap", "/ClassMap"):
+        _join_map(root, tree, mapping)
+
+
+def _join_map(root: pikepdf.Object, tree: pikepdf.Object, key: str) -> None:
+    """Add the names of the role or class map `key` of `tree` to `root`'s. Sats's tagging
+    writes each name alike in every PDF; a name defined otherwise in two cannot be joined."""
+    if key not in tree:
+        return
+    if key not in root:
+        root[key] = pikepdf.Dictionary()
+    joined = root[key]
+    for name, value in tree[key].items():
+        if name in joined and joined[name].unparse(resolved=True) != value.unparse(resolved=True):
+            raise ValueError(f"two tagged PDFs define {name} in their {key} differently")
+        joined[name] = value
 
 
 @dataclass(frozen=True)

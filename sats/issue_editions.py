@@ -24,7 +24,6 @@ from .timing import stage
 
 STYLES = TOOL_ROOT / "styles"
 STYLESHEET = (STYLES / "issue.css").as_uri()
-PDFUA_ID = "{http://www.aiim.org/pdfua/ns/id/}part"
 NS = epub.NS
 
 
@@ -233,33 +232,38 @@ def _title(document: pikepdf.Pdf, issue: Issue) -> None:
 
 def _archival(issue: Issue, context: Context, placed: tuple[Placed, ...], front: bytes | None,
               blank: bytes) -> bytes:
-    """The whole issue for archives and readers: the contents and the articles' archival PDFs,
-    a bookmark per article with its headings under it; PDF/A-2b, untagged."""
+    """The whole issue for archives and readers: the contents page and the articles' archival
+    PDFs, tagged as one document (PDF/A-2a and PDF/UA-1, as each of them is): a Part for the
+    contents, an Art for each article, in its own language where it is not the issue's; a
+    bookmark per article with its headings under it."""
     with contextlib.ExitStack() as stack:
-        document = stack.enter_context(pikepdf.open(io.BytesIO(front or blank)))
+        # The blank page's catalog: its metadata, output intent, viewer preferences, marked.
+        document = stack.enter_context(pikepdf.open(io.BytesIO(blank)))
+        del document.pages[0]
+        finishing.new_structure(document)
         outlines: list[tuple[str, int, list[pikepdf.OutlineItem]]] = []
-        if not front:
-            del document.pages[0]
-        else:
+        if front:
+            contents = stack.enter_context(pikepdf.open(io.BytesIO(front)))
+            _explicit_destinations(contents)
             outlines.append((context.labels["contents"], 0, []))
+            finishing.append_tagged(document, contents, pikepdf.Name.Part, "contents-", context.labels["contents"])
         front_count = len(document.pages)
         segments = []
-        for article, source in zip(placed, _sources(placed, "pdf", stack), strict=True):
+        for line, article, source in zip(context.lines, placed, _sources(placed, "pdf", stack), strict=True):
             segments.append((len(document.pages), article.first))
-            outlines.append((article.project.title, len(document.pages), _bookmarks(source, len(document.pages))))
-            document.pages.extend(source.pages)
-        _untagged(document)
+            outlines.append((line.title, len(document.pages), _bookmarks(source, len(document.pages))))
+            finishing.append_tagged(document, source, pikepdf.Name.Art, f"{line.folder}-", line.title,
+                                    line.lang if line.lang != issue.lang else None)
+        finishing.identifier_tree(document)
+        for key in ("/Names", "/Outlines"):  # the blank page's
+            if key in document.Root:
+                del document.Root[key]
         _label(document, front_count, segments)
         with document.open_outline() as outline:
-            outline.root.clear()
             for title, index, headings in outlines:
                 item = pikepdf.OutlineItem(title, index)
                 item.children.extend(headings)
                 outline.root.append(item)
-        with document.open_metadata(set_pikepdf_as_editor=False) as meta:
-            meta["pdfaid:conformance"] = "B"
-            if PDFUA_ID in meta:
-                del meta[PDFUA_ID]
         _title(document, issue)
         return _save(document)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -16,8 +19,9 @@ import pytest
 from conftest import FIXTURES, ROOT, require
 from lxml import etree
 
-from sats import config, validator
+from sats import config, content, finishing, manuscript, templates, validator, wordcheck
 from sats.cli import main
+from sats.finishing import structure_elements
 
 ISSUE = FIXTURES / "issue" / "issue.yaml"
 SLUG = "internasjonal-politikk-79-3"
@@ -143,7 +147,7 @@ def test_the_contents_page_lists_every_article_at_its_first_page(issue: BuiltIss
 
 def test_the_archival_pdf_has_a_bookmark_per_article(issue: BuiltIssue) -> None:
     """No blank pages; labels by article; a bookmark per article, its headings under it; it
-    claims PDF/A-2b, not the articles' PDF/A-2a and PDF/UA-1 (its pages' tags are not merged)."""
+    claims what each article's archival PDF claims, PDF/A-2a and PDF/UA-1."""
     path = issue.file("{slug}.pdf")
     assert _labels(path) == ["i", "319", *(str(page) for page in range(321, 336))]
     with pikepdf.open(path) as document:
@@ -151,26 +155,111 @@ def test_the_archival_pdf_has_a_bookmark_per_article(issue: BuiltIssue) -> None:
             top = [(item.title, document.pages.index(pikepdf.Page(item.destination[0]))) for item in outline.root]
             headings = [child.title for child in outline.root[2].children]
         with document.open_metadata() as meta:
-            assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("2", "B")
-            assert "{http://www.aiim.org/pdfua/ns/id/}part" not in meta
-        assert "/StructTreeRoot" not in document.Root
+            assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("2", "A")
+            assert meta["{http://www.aiim.org/pdfua/ns/id/}part"] == "1"
+            assert meta["dc:title"] == "Internasjonal Politikk 79(3), 2021: Russland og Vesten"
+        assert document.Root.ViewerPreferences.DisplayDocTitle is True
+        assert str(document.Root.Lang) == "nb-NO" and document.Root.MarkInfo.Marked is True
+        assert len(document.Root.OutputIntents) == 1
+        assert {str(page.Tabs) for page in document.pages} == {"/S"}
     assert top == [("Innhold", 0), *((config.load(folder).title, index) for folder, index
                                      in zip(FOLDERS, (1, 2, 14, 15), strict=True))]
     assert "Litteratur" in headings
 
 
-def test_verapdf_passes_the_archival_issue_pdf_as_pdf_a_2b(issue: BuiltIssue) -> None:
-    """veraPDF validates the claim the issue's PDF makes, PDF/A-2b, and finds no failed rule;
-    it reports the two the articles make and the issue's does not."""
+def test_the_archival_pdf_is_tagged_as_one_document(issue: BuiltIssue) -> None:
+    """One structure tree: a Document of the contents (a Part) and an Art per article, titled,
+    in the article's language where it is not the issue's; its parent tree maps each page's
+    marked content to elements on that page and each link to the element that holds it; the
+    notes' identifiers, fn1 in two articles, made unique."""
+    with pikepdf.open(issue.file("{slug}.pdf")) as document:
+        root = document.Root.StructTreeRoot
+        (top,) = root.K if isinstance(root.K, pikepdf.Array) else [root.K]
+        assert top.S == "/Document"
+        assert [(str(part.S), str(part.T), str(part.get("/Lang", ""))) for part in top.K] == [
+            ("/Part", "Innhold", ""), *((kind, config.load(folder).title, lang) for folder, kind, lang in zip(
+                FOLDERS, ["/Art"] * 4, ["", "", "en-GB", "en-GB"], strict=True))]
+        elements = {element.objgen for element in structure_elements(root)}
+        parents = pikepdf.NumberTree(root.ParentTree)
+        keys = []
+        for page in document.pages:
+            keys.append(int(page.StructParents))
+            marked = [element for element in parents[int(page.StructParents)] if element is not None]
+            assert marked and {element.Pg.objgen for element in marked} == {page.objgen}
+            assert {element.objgen for element in marked} <= elements
+            for annotation in page.get("/Annots", []):
+                keys.append(int(annotation.StructParent))
+                link = parents[int(annotation.StructParent)]
+                assert link.S == "/Link" and link.objgen in elements
+                assert [kid.Obj.objgen for kid in link.K
+                        if isinstance(kid, pikepdf.Dictionary) and kid.get("/Type") == "/OBJR"] == [annotation.objgen]
+        assert len(keys) == len(set(keys)) == len(parents) == int(root.ParentTreeNextKey)
+        identifiers = [str(element.ID) for element in structure_elements(root) if "/ID" in element]
+        assert identifiers == ["a02-fn1", "a02-fn2", "a02-fn3", "a04-fn1"]
+        assert list(pikepdf.NameTree(root.IDTree).keys()) == identifiers
+
+
+def test_the_archival_pdf_carries_every_articles_words(issue: BuiltIssue) -> None:
+    """Each article's pages in the issue's PDF carry its manuscript's words, in order."""
+    with pikepdf.open(issue.file("{slug}.pdf")) as document:
+        index = 1  # after the contents page
+        for folder, (first, last) in zip(FOLDERS, PAGES, strict=True):
+            project = config.load(folder)
+            pages = pikepdf.new()
+            pages.pages.extend(document.pages[index:index + last - first + 1])
+            data = io.BytesIO()
+            pages.save(data)
+            index += last - first + 1
+            words = wordcheck.pdf_words(data.getvalue(), first,
+                                        (templates.running_authors(project), project.short_title))
+            assert wordcheck.compare(wordcheck.expected(content.parse(manuscript.read(project))), words) == []
+
+
+@pytest.mark.filterwarnings("ignore::pikepdf.PageCopyWarning")  # the links' named destinations, not kept
+def test_role_maps_are_joined(issue: BuiltIssue) -> None:
+    """Structure types that two tagged PDFs map alike are mapped once in the merged tree; one
+    they map differently cannot be merged."""
+    paths = [issue.output / config.load(folder).file("pdf") for folder in FOLDERS[2:]]
+    with contextlib.ExitStack() as stack:
+        sources = [stack.enter_context(pikepdf.open(path)) for path in (*paths, paths[0])]
+        for source, aside in zip(sources, ("/Note", "/Note", "/Div"), strict=True):
+            source.Root.StructTreeRoot.RoleMap = pikepdf.Dictionary(Aside=pikepdf.Name(aside), Lead=pikepdf.Name.P)
+        merged = stack.enter_context(pikepdf.new())
+        finishing.new_structure(merged)
+        for source in sources[:2]:
+            finishing.append_tagged(merged, source, pikepdf.Name.Art, "x-", "A title")
+        assert dict(merged.Root.StructTreeRoot.RoleMap) == {"/Aside": "/Note", "/Lead": "/P"}
+        with pytest.raises(ValueError) as raised:
+            finishing.append_tagged(merged, sources[2], pikepdf.Name.Art, "y-", "A title")
+        assert str(raised.value) == "two tagged PDFs define /Aside in their /RoleMap differently"
+
+
+@pytest.fixture(scope="session")
+def issue_without_contents(issue: BuiltIssue, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The archival PDF of the test issue without its contents page, made from the articles the
+    test issue built in their places (they are up to date: only the issue's files are made)."""
+    folder = tmp_path_factory.mktemp("issue-without-contents")
+    shutil.copytree(issue.output, folder / "dist")
+    path = folder / "issue.yaml"
+    text = re.sub(r"(- |folder: )(\.\./\S*)", lambda match: f"{match[1]}{ISSUE.parent / match[2]}", ISSUE.read_text())
+    path.write_text(text.replace("articles:", "contents: false\narticles:"))
+    assert main(["build", str(path), "-o", str(folder / "dist"), "-q", "--edition", "pdf"]) == 0
+    return folder / "dist" / f"{SLUG}.pdf"
+
+
+def test_verapdf_passes_the_archival_issue_pdf_as_pdf_a_2a_and_pdf_ua_1(
+        issue: BuiltIssue, issue_without_contents: Path) -> None:
+    """veraPDF validates both claims the issue's PDF makes, with and without its contents page,
+    and finds no failed rule."""
     require(validator.verapdf_missing())
-    path = issue.file("{slug}.pdf")
-    output = subprocess.run(validator.verapdf_command([path]), capture_output=True, text=True, check=False).stdout
-    (job,) = json.loads(output[output.index("{"):])["report"]["jobs"]
-    assert [(result["profileName"], result["compliant"]) for result in job["validationResult"]] == \
-        [("PDF/A-2B validation profile", True)]
-    assert validator.verapdf_messages(output)[path.resolve()] == [
-        "not validated against PDF/A-2A: the PDF does not claim it",
-        "not validated against PDF/UA-1: the PDF does not claim it"]
+    paths = [issue.file("{slug}.pdf"), issue_without_contents]
+    output = subprocess.run(validator.verapdf_command(paths), capture_output=True, text=True, check=False).stdout
+    for job in json.loads(output[output.index("{"):])["report"]["jobs"]:
+        assert [(result["profileName"], result["compliant"], result["details"]["failedRules"])
+                for result in job["validationResult"]] == \
+            [("PDF/A-2A validation profile", True, 0), ("PDF/UA-1 validation profile", True, 0)]
+    assert validator.verapdf_messages(output) == {path.resolve(): [] for path in paths}
+    assert _labels(issue_without_contents) == ["319", *(str(page) for page in range(321, 336))]
 
 
 def test_the_issue_epub(issue: BuiltIssue) -> None:
