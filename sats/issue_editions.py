@@ -237,7 +237,7 @@ def _archival(issue: Issue, context: Context, placed: tuple[Placed, ...], front:
     contents, an Art for each article, in its own language where it is not the issue's; a
     bookmark per article with its headings under it."""
     with contextlib.ExitStack() as stack:
-        # The blank page's catalog: its metadata, output intent, viewer preferences, marked.
+        # The blank page's catalog: the issue's metadata, output intent, viewer preferences.
         document = stack.enter_context(pikepdf.open(io.BytesIO(blank)))
         del document.pages[0]
         finishing.new_structure(document)
@@ -255,9 +255,6 @@ def _archival(issue: Issue, context: Context, placed: tuple[Placed, ...], front:
             finishing.append_tagged(document, source, pikepdf.Name.Art, f"{line.folder}-", line.title,
                                     line.lang if line.lang != issue.lang else None)
         finishing.identifier_tree(document)
-        for key in ("/Names", "/Outlines"):  # the blank page's
-            if key in document.Root:
-                del document.Root[key]
         _label(document, front_count, segments)
         with document.open_outline() as outline:
             for title, index, headings in outlines:
