@@ -20,7 +20,7 @@ from pathlib import Path
 from . import manuscript, system
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
-from .output import write_atomically
+from .output import own_folder, write_atomically
 from .pdf import PageStart
 
 CACHE_FOLDER = ".sats-cache"
@@ -119,11 +119,11 @@ def inputs_digests(project: Project) -> dict[str, str]:
 
 
 def _stamp_path(output: Path, project: Project) -> Path:
-    return output / CACHE_FOLDER / f"{project.slug}.json"
+    return own_folder(output, CACHE_FOLDER) / f"{project.slug}.json"
 
 
 def _kept_path(output: Path, project: Project, name: str) -> Path:
-    return output / CACHE_FOLDER / f"{project.slug}.{name}"
+    return own_folder(output, CACHE_FOLDER) / f"{project.slug}.{name}"
 
 
 def _read(path: Path) -> dict[str, dict[str, object]]:
@@ -226,6 +226,6 @@ def forget(output: Path, project: Project) -> None:
     """Delete what the cache holds for `project`, and the cache's folder once it is empty."""
     for path in (_stamp_path(output, project), *(_kept_path(output, project, name) for name in KEPT)):
         path.unlink(missing_ok=True)
-    folder = output / CACHE_FOLDER
+    folder = own_folder(output, CACHE_FOLDER)
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()

@@ -264,7 +264,7 @@ def _preview(options: argparse.Namespace) -> None:
         pdf = options.output / project.file("pdf")
         if not pdf.is_file():
             raise SatsError.at("missing: build it first", pdf)
-        written = preview.write(pdf, options.output / "preview" / project.slug, project.journal.first_page)
+        written = preview.write(pdf, preview.folder(options.output, project.slug), project.journal.first_page)
         _say(options, f"wrote {len(written)} images to {written[-1].parent}")
 
 
@@ -315,7 +315,7 @@ def _clean(options: argparse.Namespace) -> None:
         for name in (*(project.file(edition) for edition in pipeline.EDITIONS), project.preflight_file,
                      project.html_file):
             (options.output / name).unlink(missing_ok=True)
-        preview.remove(options.output / "preview" / project.slug)
+        preview.remove(preview.folder(options.output, project.slug))
         cache.forget(options.output, project)
         _say(options, f"removed the editions of {folder} from {options.output}")
 

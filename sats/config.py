@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import characters, yamlfile
+from . import characters, resources, yamlfile
+from . import csl as citation_style
 from .errors import Problem, SatsError
 from .sanitise import web_address_problem
 
 METADATA_FILE = "metadata.yaml"
 TOOL_ROOT = Path(__file__).resolve().parent.parent
 CSL_STYLES = TOOL_ROOT / "styles" / "csl"
-PAGE_SIZE = re.compile(r"^\d+(\.\d+)?mm \d+(\.\d+)?mm$")
+PAGE_SIZE = re.compile(r"^\d{1,4}(\.\d{1,2})?mm \d{1,4}(\.\d{1,2})?mm$")
+PAGE_MM = (70, 600)  # the sides of a page: from a pocket book's to a newspaper's, in millimetres
+MAX_PAGE = 99_999  # the highest page number an article may start or end on
 LANG_TAG = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 # The languages the journal prints, as the article's or the second language; a primary subtag
 # alone (`en`) is read as the language too.
@@ -128,6 +131,8 @@ EDITION_FILES = {"pdf": "{slug}.pdf", "print": "{slug}.print.pdf", "epub": "{slu
 PREFLIGHT_FILE = "{slug}.print.preflight.txt"  # the preflight report of the PDF for the press
 HTML_FILE = "{slug}.print.html"  # with --keep-html: the HTML WeasyPrint lays out
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a file name stem that stays in the output folder
+MAX_SLUG = 80  # characters: with `.print.preflight.txt` and the cache's temporary names, well within a file name's 255
+RESERVED = re.compile(r"con|prn|aux|nul|com\d|lpt\d")  # Windows' device names: no file may be named so
 
 
 @dataclass(frozen=True)
@@ -239,19 +244,21 @@ class _Reader:
             self.problem(keys, f"'{_name(keys)}' {error}, got {characters.quoted(value)}")
             return None
 
-    def file(self, keys: tuple[Any, ...], required: bool = False) -> Path | None:
+    def file(self, keys: tuple[Any, ...], kind: str, required: bool = False) -> Path | None:
         name = self.get(keys, _text, required)
         if name is None:
             return None
-        path: Path = (self.path.parent / name).resolve()
         root = self.path.parent.resolve()
-        if not path.is_relative_to(root):
-            self.problem(keys, f"'{_name(keys)}' must name a file inside the manuscript folder, got {name!r}")
+        try:
+            return resources.resolve(name, root, (root,), kind)
+        except resources.Refused as refused:
+            if refused.outside:
+                self.problem(keys, f"'{_name(keys)}' must name a file inside the manuscript folder, got {name!r}")
+            elif str(refused) == "not found":
+                self.problem(keys, f"'{_name(keys)}': file not found: {name}")
+            else:
+                self.problem(keys, f"'{_name(keys)}': {name} {refused}")
             return None
-        if not path.is_file():
-            self.problem(keys, f"'{_name(keys)}': file not found: {name}")
-            return None
-        return path
 
 
 def _name(keys: tuple[Any, ...]) -> str:
@@ -363,7 +370,15 @@ def _page_size(value: Any) -> str:
     size = _text(value)
     if not PAGE_SIZE.match(size):
         raise ValueError("must be a width and height in millimetres, such as '170mm 240mm'")
+    if not all(PAGE_MM[0] <= float(side.removesuffix("mm")) <= PAGE_MM[1] for side in size.split()):
+        raise ValueError(f"must be a width and height from {PAGE_MM[0]} to {PAGE_MM[1]} millimetres each")
     return size
+
+
+def _page_number(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
+        raise TypeError(f"must be a page number from 1 to {MAX_PAGE}")
+    return value
 
 
 def _ink_limit(value: Any) -> int:
@@ -404,6 +419,10 @@ def _slug(value: Any) -> str:
     slug = _text(value)
     if not SLUG.fullmatch(slug):
         raise ValueError("must be lower-case letters, digits and single hyphens between them, such as 'hansen-2024'")
+    if len(slug) > MAX_SLUG:
+        raise ValueError(f"must be at most {MAX_SLUG} characters long")
+    if RESERVED.fullmatch(slug):
+        raise ValueError("is a device name on Windows, where no file may be called so")
     return slug
 
 
@@ -415,13 +434,15 @@ def slugify(text: str) -> str:
 
 
 def _parse_yaml(path: Path) -> tuple[Any, yamlfile.Lines]:
+    if not path.exists():
+        raise SatsError.at(f"no {METADATA_FILE} in the manuscript folder", path.parent)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SatsError.at(f"no {METADATA_FILE} in the manuscript folder", path.parent) from None
+        data = resources.read(resources.checked(path.resolve(), (path.parent.resolve(),), "metadata"), "metadata")
+        text = data.decode("utf-8")
+    except resources.Refused as refused:
+        raise SatsError.at(str(refused), path) from None
     except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise SatsError.at("not valid UTF-8 text", path, line) from None
+        raise SatsError.at("not valid UTF-8 text", path, data[: error.start].count(b"\n") + 1) from None
     return yamlfile.load(text, path)
 
 
@@ -479,9 +500,9 @@ def load(folder: Path) -> Project:
             title=read.get(("journal", "title"), _text, required=True),
             volume=read.get(("journal", "volume"), _volume, required=True),
             issue=read.get(("journal", "issue"), _volume, required=True),
-            first_page=read.get(("journal", "first-page"), _integer, required=True),
+            first_page=read.get(("journal", "first-page"), _page_number, required=True),
             issn=read.get(("journal", "issn"), _text),
-            last_page=read.get(("journal", "last-page"), _integer),
+            last_page=read.get(("journal", "last-page"), _page_number),
             url=read.get(("journal", "url"), _web_address),
         )
 
@@ -500,14 +521,14 @@ def load(folder: Path) -> Project:
         translation = Translation(
             lang=read.get(("translation", "lang"), _lang, required=True),
             title=read.get(("translation", "title"), _text, required=True),
-            abstract=read.file(("translation", "abstract"), required=True),  # type: ignore[arg-type]
+            abstract=read.file(("translation", "abstract"), "text", required=True),  # type: ignore[arg-type]
             keywords=read.get(("translation", "keywords"), _words) or (),
         )
 
     press = Press()
     if read.get(("print",), dict) is not None:
         read.mapping(("print",), {"bleed", "icc-profile", "output-condition", "max-ink"})
-        profile = read.file(("print", "icc-profile"))
+        profile = read.file(("print", "icc-profile"), "profile")
         if profile is not None and (fault := _icc_fault(profile)):
             read.problem(("print", "icc-profile"), f"'print.icc-profile' must be a CMYK output (printer) "
                                                    f"ICC profile, got {profile.name!r}, {fault}")
@@ -535,11 +556,11 @@ def load(folder: Path) -> Project:
     short_title = read.get(("short-title",), _text) or title
     lang = read.get(("lang",), _lang, required=True)
     date = read.get(("date",), _date, required=True)
-    csl = read.file(("csl",)) if "csl" in data else default_csl(lang or "")
-    body = read.file(("body",), required=True)
-    notes = read.file(("notes",))
-    abstract = read.file(("abstract",))
-    bibliography = read.file(("bibliography",), required=True)
+    csl = read.file(("csl",), "style") if "csl" in data else default_csl(lang or "")
+    body = read.file(("body",), "text", required=True)
+    notes = read.file(("notes",), "text")
+    abstract = read.file(("abstract",), "text")
+    bibliography = read.file(("bibliography",), "bibliography", required=True)
     slug = read.get(("slug",), _slug)
     page_size = read.get(("page-size",), _page_size) or "170mm 240mm"
     scalars = {key: read.get((key,), _text) for key in ("contact", "article-type", "section")}
@@ -549,8 +570,10 @@ def load(folder: Path) -> Project:
     if read.problems:
         raise SatsError(*read.problems)
     assert title and lang and date and journal and body and bibliography and csl
+    if not csl.is_relative_to(CSL_STYLES):
+        csl = citation_style.independent(csl, (root, CSL_STYLES))
     if not slug:
-        slug = slugify(f"{authors[0].surname} {date.year} {short_title}")
+        slug = slugify(f"{authors[0].surname} {date.year} {short_title}")[:MAX_SLUG].rstrip("-")
     sources = tuple(p for p in (path, body, notes, abstract, bibliography, csl,
                                 translation.abstract if translation else None, press.profile) if p)
     return Project(

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from lxml import html as lxml_html
 
-from . import figures, mathematics, pandoc, sanitise
+from . import figures, mathematics, pandoc, resources, sanitise
 from .config import LANG_TAG
 from .errors import SatsError
-from .manuscript import Manuscript, resource_problem
+from .manuscript import Manuscript
 
 PARTS = ("abstract", "body", "translation", "refs")
 # Each paragraph starts with an empty span carrying this attribute, in both editions: the points
@@ -238,13 +237,14 @@ def check_resources(content: Content, root: Path) -> None:
     targets = []
     for node in walk(list(content.parts.values())):
         if node.get("t") == "Image":
-            targets.append(unquote(node["c"][2][0]))  # pandoc writes `<my chart.png>` as my%20chart.png
+            targets.append(node["c"][2][0])  # percent-encoded: pandoc writes `<my chart.png>` as my%20chart.png
         elif node.get("t") in ("RawBlock", "RawInline") and node["c"][0] in ("html", "html5"):
             fragment = lxml_html.fragment_fromstring(node["c"][1], create_parent="div")
             targets += [value for element in fragment.iter() if isinstance(element.tag, str)
                         for name in RESOURCE_ATTRIBUTES if (value := element.get(name))
                         and not (name == "href" and value.startswith(("http:", "https:", "#", "mailto:")))]
     for target in targets:
-        problem = resource_problem(target, root, root)
-        if problem:
-            raise SatsError.at(f"resource {target!r} {problem}", root)
+        try:
+            resources.resolve(target, root, (root,), "image")
+        except resources.Refused as refused:
+            raise SatsError.at(f"resource {target!r} {refused}", root) from None

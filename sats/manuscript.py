@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bibliography, csl, figures
+from . import bibliography, csl, figures, resources
 from .bibliography import Bibliography
 from .config import Project
 from .errors import Problem, SatsError
@@ -22,7 +23,6 @@ IMAGE = re.compile(r"!\[(?P<caption>(?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*(?:<(?P<spa
 ALT = re.compile(r"\balt\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s}]+)")
 # Where a cross-reference's target is defined: an identifier in an attribute block.
 CROSS_REF_TARGET = re.compile(r"\{[^{}]*?#((?:fig|tbl|sec|eq)-[^\s}]+)")
-MAX_SOURCE_BYTES = 5_000_000
 MAX_NESTING = 12  # quote and list levels: enough for any article, bounded for the engines
 QUOTES = re.compile(r"^(?:\s*>)*")
 
@@ -67,11 +67,9 @@ def _div(identifier: str, lang: str, text: str) -> str:
 def read_source(path: Path) -> Source:
     """Read a UTF-8 text file, with a clear error naming the line of a bad byte."""
     try:
-        if path.stat().st_size > MAX_SOURCE_BYTES:
-            raise SatsError.at(f"larger than {MAX_SOURCE_BYTES // 1_000_000} MB: too large for a manuscript file", path)
-        data = path.read_bytes()
-    except OSError as error:
-        raise SatsError.at(f"cannot read: {error.strerror}", path) from None
+        data = resources.read(path, "text")
+    except resources.Refused as refused:
+        raise SatsError.at(str(refused), path) from None
     try:
         return Source(path, data.decode("utf-8").replace("\r\n", "\n"))
     except UnicodeDecodeError as error:
@@ -124,15 +122,6 @@ def check_nesting(sources: list[Source]) -> None:
                                    source.path, number)
 
 
-def resource_problem(target: str, base: Path, root: Path) -> str | None:
-    """What is wrong with `target`, a resource named in a file in `base`, or None if it is an
-    existing file inside the manuscript folder `root` (no URL, no absolute path, no way out)."""
-    path = (base / target).resolve()
-    if ":" in target.split("/", 1)[0] or target.startswith(("/", "\\")) or not path.is_relative_to(root):
-        return "is refused: it must be a file inside the manuscript folder"
-    return None if path.is_file() else "not found"
-
-
 @dataclass(frozen=True)
 class Placed:
     """An image as the Markdown places it: its file as written, the line, caption and attributes."""
@@ -159,9 +148,10 @@ def check_images(sources: list[Source], root: Path) -> None:
     with a text alternative (its caption, or `alt`)."""
     for source in sources:
         for image in placed_images(source.text):
-            problem = resource_problem(image.target, source.path.parent, root)
-            if problem is None:
-                problem = figures.image_problem((source.path.parent / image.target).resolve())
+            try:
+                problem = figures.image_problem(resources.resolve(image.target, source.path.parent, (root,), "image"))
+            except resources.Refused as refused:
+                problem = str(refused)
             alt = ALT.search(image.attributes)
             if problem is None and not image.caption.strip() and not (alt and alt.group(1).strip("\"'")):
                 problem = 'has no text alternative: give it a caption, or alt="…"'
@@ -176,12 +166,12 @@ def image_files(project: Project) -> tuple[Path, ...]:
     for path in (project.abstract, project.body, project.notes,
                  project.translation.abstract if project.translation else None):
         try:
-            text = path.read_text(encoding="utf-8") if path else ""
-        except (OSError, UnicodeDecodeError):
+            text = resources.read(path, "text").decode("utf-8") if path else ""
+        except (resources.Refused, UnicodeDecodeError):
             continue  # reading the manuscript will say why
         for image in placed_images(text):
-            if path and resource_problem(image.target, path.parent, project.root) is None:
-                found.add((path.parent / image.target).resolve())
+            with contextlib.suppress(resources.Refused):
+                found.add(resources.resolve(image.target, Path(path or "").parent, (project.root,), "image"))
     return tuple(sorted(found))
 
 

@@ -26,3 +26,12 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise SatsError.at(f"cannot write: {error.strerror}", path) from None
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def own_folder(output: Path, name: str) -> Path:
+    """Sats's own folder `name` inside the output folder (the cache's, the previews'): refused if
+    it is a symbolic link or not a folder, through which Sats would write or delete elsewhere."""
+    folder = output / name
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise SatsError.at("is a symbolic link or not a folder: Sats writes only inside the output folder", folder)
+    return folder

@@ -3,7 +3,9 @@ print layout's anchors (see `pdf.PageStart`), never inside a word, a link or a h
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import bisect
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -22,6 +24,8 @@ BLOCKS = {f"{{{XHTML}}}{name}" for name in BLOCK_NAMES}
 # A marker inside these would change what they say (a link's or a heading's accessible name).
 WHOLE = {f"{{{XHTML}}}{name}" for name in ("a", "h1", "h2", "h3", "h4", "h5", "h6")}
 NOTES = ("doc-footnote", "doc-endnote")
+NON_BLANK = re.compile(r"\S")
+WORD_START = re.compile(r"(?:^|(?<=\s))\S")  # a word's first character, or the text's (the word may begin before)
 
 
 @dataclass
@@ -45,6 +49,7 @@ class _Document:
     def __init__(self, tree: etree._Element) -> None:
         self.slots: list[_Slot] = []
         self.starts: dict[etree._Element, int] = {}
+        self._before: dict[bool, list[int]] = {}
         self.body = tree.find(f"{{{XHTML}}}body")
         self._read(self.body, None, (), False)
 
@@ -66,24 +71,29 @@ class _Document:
         if element is not self.body:
             self.slots.append(_Slot(element, True, block, whole, in_note))
 
-    def _characters(self, start: int, in_note: bool) -> Iterator[tuple[int, int, str]]:
-        for number in range(start, len(self.slots)):
-            if self.slots[number].flow is in_note:
-                for index, character in enumerate(self.slots[number].text):
-                    yield number, index, character
+    def _counts(self, in_note: bool) -> list[int]:
+        """For each slot, how many non-blank characters of the flow come before it (and, last,
+        how many the flow has)."""
+        if in_note not in self._before:
+            counts, total = [], 0
+            for slot in self.slots:
+                counts.append(total)
+                total += len(NON_BLANK.findall(slot.text)) if slot.flow is in_note else 0
+            self._before[in_note] = [*counts, total]
+        return self._before[in_note]
 
     def _word_start(self, number: int, index: int) -> bool:
         """Whether the character at a position begins a word: its block begins there, or the
         text of its flow before it ends in a space."""
         slot = self.slots[number]
-        text = slot.text[:index]
-        while not text:
+        if index:
+            return slot.text[index - 1].isspace()
+        while True:
             number -= 1
             if number < 0 or self.slots[number].block is not slot.block:
                 return True
-            if self.slots[number].flow is slot.flow:
-                text = self.slots[number].text
-        return text[-1].isspace()
+            if self.slots[number].flow is slot.flow and self.slots[number].text:
+                return self.slots[number].text[-1].isspace()
 
     def _begins(self, element: etree._Element, number: int, index: int) -> bool:
         """Whether nothing but blanks of `element` comes before a position."""
@@ -93,19 +103,31 @@ class _Document:
     def locate(self, element: etree._Element, offset: int, in_note: bool) -> _Target | int:
         """The first word start at least `offset` non-blank characters after `element` begins,
         where a marker changes nothing a reader reads; or, if the document ends before it,
-        how many characters are still to go."""
-        counted = 0
-        for number, index, character in self._characters(self.starts[element], in_note):
-            if character.isspace():
+        how many characters are still to go.
+
+        The character is found by counting slots whole, and the word start by a search in their
+        text: the time is linear in the document, however long a paragraph or a word is."""
+        counts = self._counts(in_note)
+        start = self.starts[element]
+        goal = counts[start] + offset
+        if goal >= counts[-1]:
+            return offset - (counts[-1] - counts[start])
+        first = bisect.bisect_right(counts, goal, start) - 1
+        index = [match.start() for match in NON_BLANK.finditer(self.slots[first].text)][goal - counts[first]]
+        for number in range(first, len(self.slots)):
+            slot = self.slots[number]
+            if slot.flow is not in_note:
                 continue
-            if counted >= offset and self._word_start(number, index):
-                whole = self.slots[number].whole
-                if not whole:
-                    return _Target(self, number, index, None)
-                if self._begins(whole[0], number, index):
-                    return _Target(self, number, index, whole[0])
-            counted += 1
-        return max(offset - counted, 0)
+            for match in WORD_START.finditer(slot.text, index):
+                position = match.start()
+                if position == 0 and not self._word_start(number, 0):
+                    continue
+                if not slot.whole:
+                    return _Target(self, number, position, None)
+                if self._begins(slot.whole[0], number, position):
+                    return _Target(self, number, position, slot.whole[0])
+            index = 0
+        return 0
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,17 @@ from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
 
+from . import limits
 from .errors import Problem, SatsError
 
 LOGGER = logging.getLogger("sats.pandoc")
 TIMEOUT = 120  # seconds; the first title takes half a second
 # Pandoc's runtime suggests itself a 64 MB heap; at 4 MB it is as fast here and holds ~50 MB less.
-RUNTIME = ("+RTS", "-H4m", "-RTS")
+# Its heap is capped at 1 GB: the largest body allowed (5 MB) parses within 0.5 GB and is written
+# as HTML within 0.7 GB, while a bibliography's macro bomb or a style's endless macro ends at the cap.
+HEAP = 1024
+RUNTIME = ("+RTS", "-H4m", f"-M{HEAP}m", "-RTS")
+HEAP_EXHAUSTED = "Heap exhausted"
 MESSAGE = re.compile(r"^\[(WARNING|INFO|ERROR)\]\s*(.*)$")
 POSITION = re.compile(r'^Error at (?:"[^"]*" )?\(line (\d+), column (\d+)\):$')  # a reader's syntax error
 
@@ -45,6 +50,9 @@ def run(args: list[str], stdin: str | None = None, *, sandbox: bool = True,
 def _failure(stderr: str, status: int, source: Path | None) -> Problem:
     """pandoc's error message as one problem: a syntax error in `source` at its line."""
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    if any(HEAP_EXHAUSTED in line for line in lines):
+        return Problem(f"pandoc needed more than its {HEAP // 1024} GB of memory: is a macro in the bibliography "
+                       "or the citation style expanding without end?", source)
     for index, line in enumerate(lines[:-1]):
         position = POSITION.match(line)
         if position and source is not None:
@@ -67,7 +75,7 @@ class Job:
         source.seek(0)
         try:
             self._process = subprocess.Popen(command, stdin=source, stdout=self._stdout, stderr=self._stderr,
-                                             env=env, cwd=cwd)
+                                             env=env, cwd=cwd, preexec_fn=limits.child(TIMEOUT))
         except BaseException:
             self._files.close()
             raise

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+from . import resources as files
 from .content import ANCHOR
 from .errors import SatsError
 from .timing import stage
@@ -72,7 +73,7 @@ class _ErrorCollector(logging.Handler):
             LOGGER.debug("WeasyPrint: %s", message)
 
 
-def _fetcher(roots: tuple[Path, ...], resources: Mapping[Path, bytes]):  # type: ignore[no-untyped-def]
+def _fetcher(roots: tuple[Path, ...], served: Mapping[Path, bytes]):  # type: ignore[no-untyped-def]
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     class Refused(FatalURLFetchingError):  # type: ignore[misc]
@@ -83,16 +84,16 @@ def _fetcher(roots: tuple[Path, ...], resources: Mapping[Path, bytes]):  # type:
         the build (a sanitised SVG) in place of the one at its path."""
 
         def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
-            parts = urlsplit(url)
-            if parts.scheme != "file":
+            if urlsplit(url).scheme != "file":
                 raise Refused(f"refused {url}: only files inside the project are used")
-            path = Path(unquote(parts.path)).resolve()
-            if not any(path.is_relative_to(root) for root in roots):
-                raise Refused(f"refused {path}: it is outside the project")
-            if path not in resources and not path.is_file():
-                raise Refused(f"missing resource: {path}")
+            try:
+                path = files.resolve_url(url, roots, "image")
+                data = served[path] if path in served else files.read(path, "image")
+            except files.Refused as refused:
+                if refused.outside:
+                    raise Refused(f"refused {url}: it is outside the project") from None
+                raise Refused(f"resource {url} {refused}") from None
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            data = resources[path] if path in resources else path.read_bytes()
             return URLFetcherResponse(url, data, headers={"Content-Type": kind})
 
     return ProjectFetcher(), Refused

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import html as lxml_html
 from markupsafe import Markup
 
-from . import __version__, cache, config, content, crossref, manuscript, pdf, typography
+from . import __version__, cache, config, content, crossref, limits, manuscript, pdf, typography
 from .config import TOOL_ROOT, Project
 from .errors import Problem, SatsError
 from .output import write_atomically
@@ -31,6 +31,14 @@ STYLES = TOOL_ROOT / "styles"
 
 
 RELAYOUTS = 3  # at most this many further layouts to mend the hard faults the typographic report found
+# The layout's time budget: seconds, and seconds more per MB of the article's HTML (README, «Limits»).
+LAYOUT_BUDGET = (60, 120)
+
+
+def layout_budget(parts: dict[str, str]) -> float:
+    """How long the layouts of an article may take, in seconds: in proportion to its HTML."""
+    base, per_megabyte = LAYOUT_BUDGET
+    return base + per_megabyte * sum(len(part.encode()) for part in parts.values()) / 1_000_000
 
 
 @dataclass(frozen=True)
@@ -298,7 +306,8 @@ def build(folder: Path, output: Path, options: Options = Options()) -> Result:
         archival = todo.archival.read_bytes() if todo.archival else None
         if todo.lay_out:
             with stage("pdf"):
-                rendered, last, html, typeset_report = typeset(project, parts, placed.svgs)
+                rendered, last, html, typeset_report = limits.within(
+                    layout_budget(parts), "the layout", lambda: typeset(project, parts, placed.svgs))
             typeset_faults = _report_typography(output / project.file("pdf"), typeset_report)
             _warn(typeset_faults, options.strict)
             starts, archival = rendered.starts, rendered.data

@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import images
+from .output import own_folder
 
 PAGE_WIDTH = 900
 THUMB_WIDTH = 300
@@ -28,6 +29,11 @@ def contact_sheet(pages: list[Image.Image]) -> Image.Image:
         row, column = divmod(index, COLUMNS)
         sheet.paste(thumb, (GAP + column * (THUMB_WIDTH + GAP), GAP + row * (height + GAP)))
     return sheet
+
+
+def folder(output: Path, slug: str) -> Path:
+    """The folder of a title's previews, OUTPUT/preview/SLUG; refused if either is a symbolic link."""
+    return own_folder(own_folder(output, "preview"), slug)
 
 
 def write(pdf: Path, folder: Path, first_page: int) -> list[Path]:

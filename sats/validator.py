@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import limits
+
 TOOLS = Path(__file__).resolve().parent.parent / ".tools"  # where `make validators` installs
 VERAPDF = TOOLS / "verapdf"  # veraPDF's jars, from Maven Central
 ACE = TOOLS / "ace" / "node_modules" / ".bin" / "ace-cli"  # Ace's command line, from npm
@@ -29,6 +31,10 @@ CLAIMS = ("PDF/A-2A", "PDF/UA-1")
 # These runs are too short to repay the JVM's optimising compiler and parallel collector:
 # without them EPUBCheck takes three quarters of the time and half the processor time.
 JVM_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+# Each validator's limits: processor time, and address space for the JVM, which starts within
+# 4 GB and not within 2 GB here (Chromium, under Ace, reserves more than it can be given).
+CPU_SECONDS = 900
+JVM_MEMORY = 8 * 1024**3
 
 
 def command(path: Path) -> list[str]:
@@ -124,10 +130,10 @@ class Run:
     """A validator at work on one or more files; its findings are read when it ends."""
 
     def __init__(self, name: str, path: Path, args: list[str], read: Callable[[str], list[str]],
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, memory: int | None = JVM_MEMORY) -> None:
         self.name, self.path, self._read = name, path, read
         self._process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                         env=env)
+                                         env=env, preexec_fn=limits.child(CPU_SECONDS, memory))
 
     def messages(self) -> list[str]:
         """Wait for the validator; its findings, one line each."""
@@ -166,4 +172,4 @@ def start_ace(path: Path) -> Run:
         finally:
             shutil.rmtree(reports, ignore_errors=True)
 
-    return Run("DAISY Ace", path, ace_command(path, reports), read, env=ace_environment())
+    return Run("DAISY Ace", path, ace_command(path, reports), read, env=ace_environment(), memory=None)

@@ -1,15 +1,27 @@
 """Broken and hostile manuscripts: one clear line each, nothing leaked, the last good build kept.
 
 Each folder under tests/broken/ holds the files that differ from the small fixture manuscript,
-`expected.txt` (the error line's end), and optionally `symlinks.txt` ("name -> target" lines).
-`{CANARY}` stands for a file outside the project whose content must appear in no output.
+`expected.txt` (the error line's end), optionally `symlinks.txt` ("name -> target" lines) and
+`sparse.txt` ("name size" lines: a file of that size with no data, made in an instant).
+`{CANARY}` stands for a file outside the project whose content must appear in no output, and
+`{PORT}` for the port of a listener on the loopback interface that no build may connect to.
+
+Each case is built by `build.py` in a process of its own, so that its exit status, its time and
+the memory of its whole process tree (the largest process, read from the kernel) are its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +29,38 @@ from conftest import FIXTURES
 
 from sats.cli import main
 
+ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).resolve().parent / "broken"
 CASES = sorted(path.name for path in BROKEN.iterdir() if path.is_dir())
 SECRET = "CANARY-7f3a9c-do-not-publish"
+MAX_SECONDS = 30  # a hostile build's wall-clock time, on a busy machine (README, «Limits»)
+MAX_MEMORY = 1200  # MiB: the largest process of a hostile build's tree (README, «Limits»)
+
+
+class Listener:
+    """A TCP server on the loopback interface that records every connection made to it."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.connections: list[tuple[str, int]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, address = self.socket.accept()
+            except OSError:
+                return
+            self.connections.append(address)
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.socket.close()
 
 
 @pytest.fixture(scope="module")
@@ -29,23 +70,27 @@ def good_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return output
 
 
-def prepare(case: str, workspace: Path) -> tuple[Path, Path]:
+def prepare(case: str, workspace: Path, port: int = 9) -> tuple[Path, Path]:
     """The fixture manuscript with the case's files laid over it, and the canary beside it."""
     canary = workspace / "canary.txt"
     canary.write_text(SECRET)
     folder = workspace / "manuscript"
     shutil.copytree(FIXTURES / "mini", folder)
     for source in (BROKEN / case).iterdir():
-        if source.name in ("expected.txt", "symlinks.txt"):
+        if source.name in ("expected.txt", "symlinks.txt", "sparse.txt"):
             continue
-        data = source.read_bytes().replace(b"{CANARY}", str(canary).encode())
+        data = source.read_bytes().replace(b"{CANARY}", str(canary).encode()).replace(b"{PORT}", str(port).encode())
         (folder / source.name).write_bytes(data)
     links = BROKEN / case / "symlinks.txt"
-    if links.exists():
-        for line in links.read_text().splitlines():
-            name, target = line.split(" -> ")
-            (folder / name).unlink(missing_ok=True)
-            (folder / name).symlink_to(target.replace("{CANARY}", str(canary)))
+    for line in links.read_text().splitlines() if links.exists() else ():
+        name, target = line.split(" -> ")
+        (folder / name).unlink(missing_ok=True)
+        (folder / name).symlink_to(target.replace("{CANARY}", str(canary)))
+    sparse = BROKEN / case / "sparse.txt"
+    for line in sparse.read_text().splitlines() if sparse.exists() else ():
+        name, size = line.split()
+        with (folder / name).open("wb") as file:
+            file.truncate(int(size))
     return folder, canary
 
 
@@ -61,25 +106,80 @@ def contents(output: Path) -> bytes:
     return data
 
 
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every name under `folder` (links not followed) with what it is: a link's target, a
+    file's size and modification time, or a folder."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        status = path.lstat()
+        what = f"-> {os.readlink(path)}" if path.is_symlink() else \
+            "folder" if path.is_dir() else f"{status.st_size} {status.st_mtime_ns}"
+        found[str(path.relative_to(folder))] = what
+    return found
+
+
+def built(folder: Path, output: Path, workspace: Path) -> tuple[int, str, float, float]:
+    """Build `folder` into `output` in a process of its own (its temporary files in a folder of
+    the workspace); its exit status, what it printed, its seconds, and the largest resident
+    memory of its process tree in MiB (the kernel's account of the process and of every child it
+    waited for)."""
+    temporary = workspace / "tmp"
+    temporary.mkdir()
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "build", str(folder), "-o", str(output),
+                                "--force"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=workspace,
+                               env={**os.environ, "TMPDIR": str(temporary)})
+    timer = threading.Timer(MAX_SECONDS * 4, process.kill)
+    timer.start()
+    assert process.stdout is not None
+    printed = process.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(process.pid, 0)
+    timer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stdout.close()
+    return process.returncode, printed, time.monotonic() - started, usage.ru_maxrss / 1024
+
+
 def test_the_corpus_is_large_enough() -> None:
-    assert len(CASES) >= 25
+    assert len(CASES) >= 80
+    for prefix in ("path-", "bomb-", "hang-", "network-", "slug-"):
+        assert sum(case.startswith(prefix) for case in CASES) >= 5, prefix
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_broken_manuscript(case: str, tmp_path: Path, good_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder, canary = prepare(case, tmp_path)
+def test_broken_manuscript(case: str, tmp_path: Path, good_build: Path, listener: Listener) -> None:
+    folder, canary = prepare(case, tmp_path, listener.port)
     output = tmp_path / "dist"
     shutil.copytree(good_build, output)
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()}
-    capsys.readouterr()
-    code = main(["build", str(folder), "-o", str(output), "--force"])
-    error = capsys.readouterr().err.strip()
-    expected = (BROKEN / case / "expected.txt").read_text().strip().replace("{CANARY}", str(canary))
-    assert code == 1
+    around = {name: what for name, what in snapshot(tmp_path).items() if not name.startswith("dist")}
+    connections = len(listener.connections)
+    code, error, seconds, memory = built(folder, output, tmp_path)
+    error = error.strip()
+    expected = (BROKEN / case / "expected.txt").read_text().strip().replace("{CANARY}", str(canary)).replace(
+        "{PORT}", str(listener.port))
+    assert code == 1, error
     assert "\n" not in error and "Traceback" not in error, error
     assert error.endswith(expected) or expected in error, f"{error!r} does not say {expected!r}"
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()} == before
-    assert SECRET.encode() not in contents(output)
+    assert SECRET.encode() not in contents(output) and SECRET not in error
+    assert len(listener.connections) == connections, "a build connected to the listener"
+    assert not list((tmp_path / "tmp").iterdir()), "temporary files left"
+    shutil.rmtree(tmp_path / "tmp")
+    assert {name: what for name, what in snapshot(tmp_path).items() if not name.startswith("dist")} == around
+    assert seconds < MAX_SECONDS, f"{seconds:.1f} s"
+    assert memory < MAX_MEMORY, f"{memory:.0f} MiB"
+
+
+def test_the_listener_hears_a_connection(listener: Listener) -> None:
+    """The listener the cases are built beside does record a connection: its silence means something."""
+    before = len(listener.connections)
+    socket.create_connection(("127.0.0.1", listener.port)).close()
+    for _ in range(100):
+        if len(listener.connections) > before:
+            break
+        time.sleep(0.01)
+    assert len(listener.connections) == before + 1
 
 
 def test_the_manuscript_is_never_a_template(manuscript_copy: Path, tmp_path: Path) -> None:
