@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from . import manuscript, system
 from .config import TOOL_ROOT, Project
@@ -43,7 +44,8 @@ ISSUE = (*COMMON, TEMPLATES / "issue", STYLES / "issue.css", STYLES / "cover.css
 PARSED = "article.json"  # pandoc's parse of the manuscript, for builds and checks of the same inputs
 COVER_IMAGE = "cover.png"
 TYPOGRAPHY = "typography.json"  # the typographic report of a PDF, kept for `check`
-KEPT = (PARSED, COVER_IMAGE, TYPOGRAPHY)  # the intermediate results the cache keeps beside the stamps
+KEPT = (PARSED, COVER_IMAGE, TYPOGRAPHY)
+MANUSCRIPT = "manuscript"  # the stamp's key for the manuscript folder the files were built from  # the intermediate results the cache keeps beside the stamps
 HEADER_VERSION = re.compile(r"^Version:[ \t]*(\S+)", re.MULTILINE)
 REQUIRES = re.compile(r"^Requires-Dist:[ \t]*(.+?)\s*$", re.MULTILINE)
 REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # the name that begins a requirement
@@ -126,7 +128,14 @@ def _kept_path(output: Path, project: Project, name: str) -> Path:
     return own_folder(output, CACHE_FOLDER) / f"{project.slug}.{name}"
 
 
-def _read(path: Path) -> dict[str, dict[str, object]]:
+def owner(output: Path, project: Project) -> Path | None:
+    """The manuscript folder that the files named by `project`'s slug in `output` were last built
+    from, if the cache says."""
+    folder = _read(_stamp_path(output, project)).get(MANUSCRIPT)
+    return Path(folder) if isinstance(folder, str) else None
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         stamps = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -167,6 +176,7 @@ def record(output: Path, project: Project, name: str, digest: str, data: bytes,
     the build's `warnings` (for the print edition: its last page and where its pages begin)."""
     path = _stamp_path(output, project)
     stamps = _read(path)
+    stamps[MANUSCRIPT] = str(project.root)  # whose files these are: `clean` removes no other title's
     stamps[name] = {"inputs": digest, "output": hashlib.sha256(data).hexdigest(),
                     "warnings": [[w.message, str(w.path) if w.path else None, w.line] for w in warnings]}
     if last is not None:

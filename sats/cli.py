@@ -312,6 +312,10 @@ def _clean(options: argparse.Namespace) -> None:
 
     for folder in _manuscripts(options):
         project = config.load(folder)
+        owner = cache.owner(options.output, project)
+        if owner is not None and owner != project.root:
+            raise SatsError.at(f"the files named {project.slug!r} there were built from {owner}, not from {folder}: "
+                               "not removed", options.output)
         for name in (*(project.file(edition) for edition in pipeline.EDITIONS), project.preflight_file,
                      project.html_file):
             (options.output / name).unlink(missing_ok=True)

@@ -49,7 +49,11 @@ class _Document:
     def __init__(self, tree: etree._Element) -> None:
         self.slots: list[_Slot] = []
         self.starts: dict[etree._Element, int] = {}
-        self._before: dict[bool, list[int]] = {}
+        self._before: dict[bool, list[int]] = {}  # see _counts
+        self._positions: dict[int, list[int]] = {}  # see _non_blank
+        # The last search for a word start in each flow: from where, to where, what it found
+        # (a page that begins inside a long word finds what the page before it found).
+        self._scanned: dict[bool, tuple[tuple[int, int], tuple[int, int], _Target | None]] = {}
         self.body = tree.find(f"{{{XHTML}}}body")
         self._read(self.body, None, (), False)
 
@@ -82,6 +86,12 @@ class _Document:
             self._before[in_note] = [*counts, total]
         return self._before[in_note]
 
+    def _non_blank(self, number: int) -> list[int]:
+        """Where the non-blank characters of a slot's text are."""
+        if number not in self._positions:
+            self._positions[number] = [match.start() for match in NON_BLANK.finditer(self.slots[number].text)]
+        return self._positions[number]
+
     def _word_start(self, number: int, index: int) -> bool:
         """Whether the character at a position begins a word: its block begins there, or the
         text of its flow before it ends in a space."""
@@ -113,7 +123,16 @@ class _Document:
         if goal >= counts[-1]:
             return offset - (counts[-1] - counts[start])
         first = bisect.bisect_right(counts, goal, start) - 1
-        index = [match.start() for match in NON_BLANK.finditer(self.slots[first].text)][goal - counts[first]]
+        here = (first, self._non_blank(first)[goal - counts[first]])
+        scanned = self._scanned.get(in_note)
+        if scanned is None or not scanned[0] <= here <= scanned[1]:  # not within the last search: search
+            found = self._word_after(*here, in_note)
+            scanned = self._scanned[in_note] = (here, (found.slot, found.index) if found else (len(self.slots), 0),
+                                                found)
+        return scanned[2] or 0
+
+    def _word_after(self, first: int, index: int, in_note: bool) -> _Target | None:
+        """The first word start of the flow at or after a position where a marker may go."""
         for number in range(first, len(self.slots)):
             slot = self.slots[number]
             if slot.flow is not in_note:
@@ -127,7 +146,7 @@ class _Document:
                 if self._begins(slot.whole[0], number, position):
                     return _Target(self, number, position, slot.whole[0])
             index = 0
-        return 0
+        return None
 
 
 @dataclass(frozen=True)
@@ -146,6 +165,9 @@ def _marker(label: str) -> etree._Element:
 def _insert(target: _Target, marker: etree._Element) -> None:
     if target.before is not None:
         target.before.addprevious(marker)
+        return
+    if target.slot == len(target.document.slots):  # the end of the document
+        target.document.body.append(marker)
         return
     slot = target.document.slots[target.slot]
     text = slot.text
@@ -194,7 +216,8 @@ def _find(documents: dict[str, _Document], keyed: dict[str, tuple[str, etree._El
         if isinstance(target, _Target):
             return href, target
         element, offset = None, target
-    raise AssertionError(f"no text after the anchor {start.anchors[:1]}")
+    last = hrefs[-1]  # no word begins after the page's start (it begins inside the book's last word)
+    return last, _Target(documents[last], len(documents[last].slots), 0, None)
 
 
 def drop(element: etree._Element) -> None:

@@ -232,7 +232,8 @@ def test_an_absurdly_large_file_is_refused(manuscript_copy: Path, tmp_path: Path
                                            capsys: pytest.CaptureFixture[str]) -> None:
     (manuscript_copy / "body.md").write_text("# Long\n\n" + "Word " * 1_300_000)
     assert main(["build", str(manuscript_copy), "-o", str(tmp_path / "out")]) == 1
-    assert capsys.readouterr().err.strip().endswith("body.md: larger than 5 MB: too large for a manuscript file")
+    assert capsys.readouterr().err.strip().endswith("metadata.yaml:17: 'body': body.md is 6.5 MB: larger than the 5 MB "
+                                                    "a text file may be")
 
 
 def test_two_builds_at_once_leave_whole_files(tmp_path: Path) -> None:
@@ -267,3 +268,107 @@ def test_a_slug_cannot_lead_out_of_the_output_folder(manuscript_copy: Path, tmp_
             "'slug' must be lower-case letters, digits and single hyphens between them, such as 'hansen-2024', "
             "got '../escaped'")
     assert sorted(p.name for p in beside.rglob("*")) == ["dist", "escaped.epub", "escaped.pdf"]
+
+
+def test_the_watchdog_stops_work_at_its_budget() -> None:
+    """Work that never ends is stopped at its budget of processor time, with one line."""
+    from sats import limits
+    from sats.errors import SatsError
+
+    def spin() -> None:
+        while True:
+            pass
+
+    started = time.monotonic()
+    with pytest.raises(SatsError, match=r"^the spinning took longer than its budget of 1 s of processor time: "):
+        limits.within(1, "the spinning", spin)
+    assert time.monotonic() - started < 1 * limits.WALL_FACTOR + 2
+
+
+def test_a_layout_over_its_budget_is_one_line_and_leaves_dist(manuscript_copy: Path, tmp_path: Path, good_build: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The layout, in a process of its own, is stopped at its budget: exit 1, one line, the last
+    good editions whole (the cache keeps the parse), no temporary file left."""
+    from sats import pipeline
+
+    body = manuscript_copy / "body.md"
+    body.write_text(body.read_text() + "\n\n" + "A paragraph of running text to lay out. " * 4000 + "\n")
+    monkeypatch.setattr(pipeline, "LAYOUT_BUDGET", (1, 0))
+    output = tmp_path / "dist"
+    shutil.copytree(good_build, output)
+    before = snapshot(output)
+    capsys.readouterr()
+    assert main(["build", str(manuscript_copy), "-o", str(output), "--force", "-q"]) == 1
+    assert capsys.readouterr().err.strip() == ("the layout took longer than its budget of 1 s of processor time: "
+                                               "is the manuscript unreasonably large or strange?")
+    after = snapshot(output)
+    assert {name: what for name, what in after.items() if not name.startswith(".sats-cache")} == \
+        {name: what for name, what in before.items() if not name.startswith(".sats-cache")}
+    assert not [name for name in after if Path(name).name.startswith(".") and name != ".sats-cache"], "temporary files"
+
+
+def test_clean_goes_through_no_link_and_removes_no_other_titles_files(manuscript_copy: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A cache or preview folder that is a link leads nowhere; another title under the same slug
+    keeps its files."""
+    output = tmp_path / "dist"
+    assert main(["build", str(FIXTURES / "mini"), "-o", str(output), "-q", "--edition", "pdf"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("not Sats's")
+    before = snapshot(output)
+    capsys.readouterr()
+    assert main(["clean", str(manuscript_copy), "-o", str(output)]) == 1  # the same slug, another folder
+    assert capsys.readouterr().err.strip().endswith(f"were built from {FIXTURES / 'mini'}, not from "
+                                                    f"{manuscript_copy}: not removed")
+    assert snapshot(output) == before
+    (output / "preview").symlink_to(elsewhere)
+    for command in ("preview", "clean"):
+        assert main([command, str(FIXTURES / "mini"), "-o", str(output)]) == 1
+        assert capsys.readouterr().err.strip().endswith(
+            "dist/preview: is a symbolic link or not a folder: Sats writes only inside the output folder")
+    (output / "preview").unlink()
+    shutil.move(output / ".sats-cache", elsewhere / "cache")
+    (output / ".sats-cache").symlink_to(elsewhere / "cache")
+    kept = snapshot(elsewhere)
+    for command in (["build", "--force"], ["clean"]):
+        assert main([*command, str(FIXTURES / "mini"), "-o", str(output)]) == 1
+        assert capsys.readouterr().err.strip().endswith(
+            "dist/.sats-cache: is a symbolic link or not a folder: Sats writes only inside the output folder")
+    assert snapshot(elsewhere) == kept
+
+
+def test_a_dependent_style_takes_its_parent_from_the_shipped_styles(manuscript_copy: Path, tmp_path: Path,
+                                                                     listener: Listener) -> None:
+    """A dependent style whose parent is a style Sats ships is built with that parent, fetching nothing."""
+    (manuscript_copy / "child.csl").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" '
+        'default-locale="en-GB">\n  <info><title>Child</title><id>urn:child</id>'
+        '<link rel="independent-parent" href="http://www.zotero.org/styles/apa"/>'
+        f'<link rel="self" href="http://127.0.0.1:{listener.port}/child"/></info>\n</style>\n')
+    metadata = manuscript_copy / "metadata.yaml"
+    metadata.write_text(metadata.read_text() + "csl: child.csl\n")
+    from sats import config
+
+    assert config.load(manuscript_copy).csl == config.CSL_STYLES / "apa.csl"
+    connections = len(listener.connections)
+    assert main(["build", str(manuscript_copy), "-o", str(tmp_path / "dist"), "-q", "--edition", "pdf"]) == 0
+    assert len(listener.connections) == connections
+
+
+@pytest.mark.parametrize("target", ["..%2Fcanary.txt", "%2E%2E/canary.txt", "..%252Fcanary.txt",
+                                    "sub/..%2F..%2Fcanary.txt"])
+def test_the_fetcher_resolves_as_the_markdown_does(target: str, manuscript_copy: Path) -> None:
+    """WeasyPrint's fetcher decodes, normalises and follows links before it holds a URL to the folders."""
+    from sats import pdf, resources
+
+    canary = manuscript_copy.parent / "canary.txt"
+    canary.write_text(SECRET)
+    (manuscript_copy / "sub").mkdir()
+    root = manuscript_copy.resolve()
+    fetcher, refused = pdf._fetcher((root,), {})
+    with pytest.raises(refused, match="outside the project"):
+        fetcher.fetch(f"{root.as_uri()}/{target}")
+    with pytest.raises(resources.Refused, match="inside the manuscript folder"):
+        resources.resolve(target, root, (root,), "image")
