@@ -15,10 +15,12 @@ LIMITS = {
     "text": 5_000_000,  # the body, the notes and the abstracts: a long book is 2 MB
     "metadata": 200_000,
     "bibliography": 5_000_000,
-    "style": 1_000_000,  # a CSL style: the longest in the official repository is 200 kB
-    "profile": 5_000_000,  # an ICC profile: FOGRA39's is 650 kB
-    "image": 50_000_000,
+    "style": 1_000_000,  # a CSL style: the APA style Sats ships is 86 kB
+    "profile": 5_000_000,  # an ICC profile: the FOGRA39 profile Sats ships is 155 kB
+    "image": 50_000_000,  # a large photograph
 }
+NAMES = {"text": "a text file", "metadata": "a metadata file", "bibliography": "a bibliography",
+         "style": "a citation style", "profile": "a printer profile", "image": "an image"}
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # a URL, or a drive (C:)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -88,7 +90,7 @@ def checked(path: Path, roots: tuple[Path, ...], kind: str) -> Path:
     if not path.is_file():
         raise Refused("not found")
     if status.st_size > LIMITS[kind]:
-        raise Refused(f"is {_size(status.st_size)}: larger than the {_size(LIMITS[kind])} a {kind} file may be")
+        raise Refused(f"is {_size(status.st_size)}: larger than the {_size(LIMITS[kind])} allowed for {NAMES[kind]}")
     return path
 
 
@@ -102,7 +104,7 @@ def read(path: Path, kind: str) -> bytes:
     except OSError as error:
         raise Refused(f"cannot read: {error.strerror}") from None
     if len(data) > limit:
-        raise Refused(f"is larger than the {_size(limit)} a {kind} file may be")
+        raise Refused(f"is larger than the {_size(limit)} allowed for {NAMES[kind]}")
     return data
 
 
