@@ -114,10 +114,10 @@ def load(path: Path) -> Issue:
     number = read.get(("issue",), config._volume, required=True)
     year = read.get(("year",), config._volume, required=True)
     lang = read.get(("lang",), config._lang, required=True)
-    first_page = read.get(("first-page",), _page, required=True)
+    first_page = read.get(("first-page",), config._page_number, required=True)
     title = read.get(("title",), config._text)
     contents = read.get(("contents",), _flag)
-    slug = read.get(("slug",), config._text)
+    slug = read.get(("slug",), config._slug)
     entries: list[Entry] = []
     articles = data.get("articles")
     if not isinstance(articles, list) or not articles:
@@ -146,14 +146,7 @@ def load(path: Path) -> Issue:
     return Issue(path=path, journal=journal, volume=volume, number=number, year=year, lang=lang,
                  first_page=first_page, articles=tuple(entries), title=title,
                  contents=True if contents is None else contents,
-                 slug=slug or config.slugify(f"{journal} {volume} {number}"))
-
-
-def _page(value: Any) -> int:
-    page = config._integer(value)
-    if page < 1:
-        raise ValueError("must be a page number from 1")
-    return page
+                 slug=slug or config.slugify(f"{journal} {volume} {number}")[:config.MAX_SLUG].rstrip("-"))
 
 
 def _flag(value: Any) -> bool:

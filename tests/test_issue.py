@@ -377,7 +377,9 @@ articles:
      "issue.yaml:8: 'articles.0': no manuscript folder with a metadata.yaml at nowhere"),
     ("  - issue-short", "  - {folder: issue-short, right-hand: yes please}",
      "issue.yaml:8: 'articles.0.right-hand' must be true or false, got 'yes please'"),
-    ("first-page: 319", "first-page: 0", "issue.yaml:6: 'first-page' must be a page number from 1, got 0"),
+    ("first-page: 319", "first-page: 0", "issue.yaml:6: 'first-page' must be a page number from 1 to 99999, got 0"),
+    ("first-page: 319", "first-page: 319\nslug: ../escaped", "issue.yaml:7: 'slug' must be lower-case letters, "
+     "digits and single hyphens between them, such as 'hansen-2024', got '../escaped'"),
 ])
 def test_a_wrong_issue_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str,
                                         message: str) -> None:
