@@ -97,7 +97,7 @@ def test_a_corrupt_cache_counts_as_empty(built_copy: tuple[Path, Path], capsys: 
     assert main(["build", str(folder), "-o", str(output)]) == 0
     assert capsys.readouterr().err.startswith("built ")
     stamps = json.loads((output / ".sats-cache" / kept[2]).read_text())
-    assert set(stamps) == {"pdf", "print", "epub", "article.json", "cover.png", "typography.json"}
+    assert set(stamps) == {"manuscript", "pdf", "print", "epub", "article.json", "cover.png", "typography.json"}
     assert json.loads((output / ".sats-cache" / kept[0]).read_text())["pandoc-api-version"]
 
 
