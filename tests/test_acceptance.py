@@ -139,3 +139,26 @@ def test_a_figure_in_a_note_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
         f"{notes}:{line}: image 'lists.svg' is a figure in a note: notes hold text only; place the figure in "
         "the body and refer to it from the note")
     assert not (tmp_path / "dist").exists()
+
+
+def test_jats_gives_figures_and_tables_their_labels(acceptance: dict[str, Built]) -> None:
+    from sats import jats
+
+    built = acceptance["acceptance-nn"]
+    data = (built.output / built.project.file("jats")).read_bytes()
+    assert jats.validate(data) == []
+    root = etree.fromstring(data)
+    assert [label.text for label in root.iterfind(".//fig/label")] == ["Figur 1.", "Figur 2.", "Figur 3."]
+    assert [label.text for label in root.iterfind(".//table-wrap/label")] == ["Tabell 1."]
+    assert not root.xpath("//named-content[@content-type='caption-label']")
+    assert root.findtext(".//fig/caption/p").startswith("Tilrådd og fastsett totalkvote")
+
+
+def test_a_weasyprint_error_that_is_not_about_styles_says_so(tmp_path: Path) -> None:
+    from sats import pdf
+    from sats.errors import SatsError
+
+    (tmp_path / "broken.png").write_bytes(b"not an image at all")
+    html = '<html><body><p>Text</p><img src="broken.png" alt="A broken image."></body></html>'
+    with pytest.raises(SatsError, match=r"^WeasyPrint failed: Failed to load image at '.*broken\.png'"):
+        pdf.lay_out(html, tmp_path, (tmp_path,), epoch=0)
