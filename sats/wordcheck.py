@@ -31,6 +31,7 @@ BREAK = "\ufffe"
 # Inside a line, the hyphen U+2010 and the hyphen-minus are one glyph in a font subset, which
 # PDFium reads as whichever the subset's map names: both read as the hyphen-minus.
 HYPHEN = "\u2010"
+DASHES = ("\u2013", "\u2014")  # a line may end after an en or em dash inside a word: «590–» / «593»
 # WeasyPrint draws a page's footnote area after its text, each note on a line of its own that
 # begins with the note's number and an en space (print.css, ::footnote-marker). After a word
 # broken at the text's last line end, PDFium starts no new line.
@@ -315,16 +316,22 @@ class _Reader:
     def read(self, word: str, j: int) -> int | None:
         """The position after `word` read at `j`: the word itself (its note call may stand
         apart), or broken at a line end into a stem marked with BREAK and its rest (without a
-        hyphen of its own, or with it), or, a word with a slash (a URL), broken at a line end
-        without a hyphen."""
+        hyphen of its own, or with it), or broken at a line end without a hyphen: after a dash,
+        or anywhere in a word with a slash (a URL)."""
         if j >= len(self.found):
             return None
         candidate = self.found[j]
         if candidate == word:
             return j + 1
         call = word[len(candidate):]
-        if call.isdigit() and word.startswith(candidate) and self.found[j + 1:j + 2] == [call]:
-            return j + 2  # PDFium may set a raised note call apart from its word
+        if call.isdigit() and word.startswith(candidate):
+            # PDFium may set raised note calls apart from their word, and from each other
+            apart, joined, found = j + 1, "", self.found
+            while apart < len(found) and found[apart].isdigit() and call.startswith(joined + found[apart]):
+                joined += found[apart]
+                apart += 1
+                if joined == call:
+                    return apart
         stem = candidate[:-1]
         if candidate.endswith(BREAK) and stem and word.startswith(stem) and len(word) > len(stem):
             rest = word[len(stem):]
@@ -332,7 +339,8 @@ class _Reader:
                 after = self.read(tail, j + 1) if tail else j + 1
                 if after is not None:
                     return after
-        if "/" in word and len(candidate) < len(word) and word.startswith(candidate) and self.line_end(j):
+        if (("/" in word or candidate.endswith(DASHES)) and len(candidate) < len(word) and word.startswith(candidate)
+                and self.line_end(j)):
             return self.read(word[len(candidate):], j + 1)
         return None
 

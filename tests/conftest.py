@@ -90,10 +90,10 @@ def titles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
 
 @pytest.fixture(scope="session")
 def acceptance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """The two acceptance manuscripts (tests/fixtures/acceptance-nn, acceptance-en), each built
-    once; the English one names its printer's profile, the small fixture's, copied in."""
+    """The acceptance manuscripts (tests/fixtures/acceptance-nn, -en, -da), each built once; the
+    English one names its printer's profile, the small fixture's, copied in."""
     built = {}
-    for name in ("acceptance-nn", "acceptance-en"):
+    for name in ("acceptance-nn", "acceptance-en", "acceptance-da"):
         folder = tmp_path_factory.mktemp(name) / "manuscript"
         shutil.copytree(FIXTURES / name, folder)
         if name == "acceptance-en":
