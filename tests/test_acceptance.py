@@ -151,8 +151,8 @@ def test_jats_gives_figures_and_tables_their_labels(acceptance: dict[str, Built]
     data = (built.output / built.project.file("jats")).read_bytes()
     assert jats.validate(data) == []
     root = etree.fromstring(data)
-    assert [label.text for label in root.iterfind(".//fig/label")] == ["Figur 1.", "Figur 2.", "Figur 3."]
-    assert [label.text for label in root.iterfind(".//table-wrap/label")] == ["Tabell 1."]
+    assert [label.text for label in root.iterfind(".//fig/label")] == [f"Figur\u00a0{n}." for n in (1, 2, 3)]
+    assert [label.text for label in root.iterfind(".//table-wrap/label")] == ["Tabell\u00a01."]
     assert not root.xpath("//named-content[@content-type='caption-label']")
     assert root.findtext(".//fig/caption/p").startswith("Tilrådd og fastsett totalkvote")
 
