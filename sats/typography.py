@@ -23,8 +23,9 @@ LOOSE_EM = 0.25  # a word space stretched by more than this beyond its natural w
 HYPHENS_IN_A_ROW = 2  # more hyphenated line ends in a row than this is a ladder
 SHORT_WORD = 4  # a paragraph's last line of one word this short (in letters) or less is a runt
 SHORT_LINES = 2  # a page whose text ends more lines than this above its foot is short
-# A page left this many lines short by a note's call moving on with its note: the notes may take
-# more of the page (WeasyPrint cannot run a note over to the next page, as a typesetter would).
+# A page left this many lines short by the call of a long note (taller than a quarter of the
+# notes' room) moving on with it: the notes may take more of the page (WeasyPrint cannot run a
+# note over to the next page, as a typesetter would).
 NOTE_HOLE_LINES = 6
 HYPHENS = "\u2010-"
 PUNCTUATION = ".,;:!?»”’)]…"
@@ -207,8 +208,10 @@ def _page_faults(layout: Layout, index: int, page: Page, lines: list[Line]) -> I
         called = [call for line in layout.lines if line.page == index + 1 and not line.in_note
                   for call in line.calls][:1]
         why = f"; the call of note {called[0].removeprefix('fn')} moved on with its note" if called else ""
+        height = sum(line.bottom - line.top for line in layout.lines if line.in_note and line.block in called)
+        long = missing > NOTE_HOLE_LINES and height > page.note_room / 4
         yield Fault("short page", number, _words(foot.text, 3), f"{missing:.1f} lines short{why}", foot.block,
-                    "long" if called and missing > NOTE_HOLE_LINES else "", badness=missing / SHORT_LINES)
+                    "long" if long else "", badness=missing / SHORT_LINES)
 
 
 def _opens_with_heading(layout: Layout, index: int) -> bool:
