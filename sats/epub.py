@@ -208,6 +208,23 @@ def _finish_documents(package: _Package, labels: dict[str, str]) -> None:
             target.insert(0, back)
 
 
+def _internal_links(package: _Package) -> None:
+    """Point each link to an identifier in another document at that document: pandoc's writer
+    leaves a link to a figure as it was (`#fig-map`) when the figure went to another chapter."""
+    trees = {href: package.tree(href) for href in package.text()}
+    located: dict[str, str] = {}
+    for href, tree in trees.items():
+        for identifier in tree.xpath("//@id"):
+            located.setdefault(str(identifier), href)
+    for href, tree in trees.items():
+        own = set(tree.xpath("//@id"))
+        for link in tree.xpath('//x:a[starts-with(@href, "#")]', namespaces=NS):
+            identifier = link.get("href")[1:]
+            if identifier not in own and identifier in located:
+                target = posixpath.relpath(located[identifier], posixpath.dirname(href))
+                link.set("href", f"{target}#{identifier}")
+
+
 def _declare(package: _Package, href: str, feature: str) -> None:
     """Declare in the manifest that the document `href` holds `feature` (MathML), and no longer
     SVG if none is left in it."""
@@ -384,6 +401,7 @@ def finish(data: bytes, context: templates.Context, starts: tuple[PageStart, ...
     reference list, fonts, metadata, a reproducible ZIP."""
     package = _Package(data)
     _finish_documents(package, context.labels)
+    _internal_links(package)
     _title_page(package)
     _titles(package, context.project.title)
     _reference_list(package)

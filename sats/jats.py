@@ -90,6 +90,22 @@ def _inner(element: etree._Element) -> Markup:
     return Markup(text[text.index(">") + 1:text.rindex("<")].strip()) if len(element) or element.text else Markup("")
 
 
+def _caption_labels(body: etree._Element) -> None:
+    """Move each figure's and table's label («Figur 1.») from the start of its caption, where the
+    editions print it, into the `label` JATS gives it, before the caption."""
+    for caption in body.xpath("//fig/caption | //table-wrap/caption"):
+        found = caption.xpath("p[1]/named-content[@content-type='caption-label'][1]")
+        if not found or found[0].getprevious() is not None or (found[0].getparent().text or "").strip():
+            continue
+        named = found[0]
+        paragraph = named.getparent()
+        label = etree.Element("label")
+        label.text = "".join(named.itertext())
+        caption.addprevious(label)
+        paragraph.text = (named.tail or "").lstrip()
+        paragraph.remove(named)
+
+
 class Writing:
     """A JATS file whose body pandoc is writing, meanwhile the print edition is laid out."""
 
@@ -112,6 +128,7 @@ class Writing:
             last_page=last_page, self_uris=[(name, kind) for kind, name in self._files.items()],
             abstract=front_parts.get("abstract"), translation=front_parts.get("translation")).encode())
         _references(back, self._bibliography, templates.labels(project.lang)["references"])
+        _caption_labels(body)
         root = etree.Element("article", nsmap={"mml": MML, "xlink": XLINK, "ali": ALI},
                              attrib={"article-type": "research-article", "dtd-version": VERSION,
                                      XML_LANG: project.lang.split("-")[0]})

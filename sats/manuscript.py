@@ -159,6 +159,16 @@ def check_images(sources: list[Source], root: Path) -> None:
                 raise SatsError.at(f"image {image.target!r} {problem}", source.path, image.line)
 
 
+def check_note_figures(notes: Source) -> None:
+    """Refuse a figure (an image on a paragraph of its own) in a note: the print edition sets
+    each note at its page's foot as text, which a figure cannot join."""
+    lines = notes.text.split("\n")
+    for image in placed_images(notes.text):
+        if image.line == 1 or not lines[image.line - 2].strip():
+            raise SatsError.at(f"image {image.target!r} is a figure in a note: notes hold text only; place the "
+                               "figure in the body and refer to it from the note", notes.path, image.line)
+
+
 def image_files(project: Project) -> tuple[Path, ...]:
     """The files of the images the manuscript's Markdown places, those inside its folder: what
     shapes the editions besides the files the metadata names."""
@@ -221,6 +231,8 @@ def read(project: Project) -> Manuscript:
     bib = bibliography.load(references.path, references.text)
     check_nesting(sources)
     check_images(sources, project.root)
+    if notes:
+        check_note_figures(notes)
     check_notes(sources)
     unused = check_citations(sources, bib)
     return Manuscript(project, body, notes, abstract, translation, bib,

@@ -118,7 +118,9 @@ def _engine(roots: tuple[Path, ...] = (), resources: Mapping[Path, bytes] | None
         weasyprint_logger.removeHandler(errors)
         weasyprint_logger.level, weasyprint_logger.propagate = saved
     if errors.messages:
-        raise SatsError.at(f"WeasyPrint cannot use the styles: {errors.messages[0]}")
+        message = errors.messages[0]
+        what = "cannot use the styles" if message.startswith(_ErrorCollector.CSS_PROBLEM) else "failed"
+        raise SatsError.at(f"WeasyPrint {what}: {message}")
 
 
 def _hyphenation_patterns() -> None:

@@ -123,15 +123,16 @@ def typeset(project: Project, parts: dict[str, str],
         document = pdf.lay_out(html, project.root, roots, epoch=project.epoch, resources=resources)
     faults = _measure(document, first)
     found, fixes, layouts = faults, typography.Fixes(), 1
-    while layouts <= RELAYOUTS and any(fault.hard for fault in faults):
-        wanted = typography.fixes(faults, fixes)
+    tried = faults  # the last layout's: the next fixes build on them, even if it was not kept
+    while layouts <= RELAYOUTS and typography.wanting(tried):
+        wanted = typography.fixes(tried, fixes)
         if wanted == fixes:
             break  # nothing more to try
         fixes, layouts = wanted, layouts + 1
         fixed_html = typography.apply(html, fixes)
         fixed = pdf.lay_out(fixed_html, project.root, roots, epoch=project.epoch,
                             resources=resources)
-        fixed_faults = _measure(fixed, first)
+        fixed_faults = tried = _measure(fixed, first)
         if typography.better(fixed_faults, faults):
             document, html, faults = fixed, fixed_html, fixed_faults
     produced = first + len(document.pages) - 1

@@ -23,6 +23,10 @@ LOOSE_EM = 0.25  # a word space stretched by more than this beyond its natural w
 HYPHENS_IN_A_ROW = 2  # more hyphenated line ends in a row than this is a ladder
 SHORT_WORD = 4  # a paragraph's last line of one word this short (in letters) or less is a runt
 SHORT_LINES = 2  # a page whose text ends more lines than this above its foot is short
+# A page left this many lines short by the call of a long note (taller than a quarter of the
+# notes' room) moving on with it: the notes may take more of the page (WeasyPrint cannot run a
+# note over to the next page, as a typesetter would).
+NOTE_HOLE_LINES = 6
 HYPHENS = "\u2010-"
 PUNCTUATION = ".,;:!?»”’)]…"
 # The faults `--strict` fails on; the others are reported.
@@ -83,7 +87,7 @@ class Fault:
     words: str
     detail: str = ""
     block: str = field(default="", compare=False)
-    word: str = field(default="", compare=False)  # the whole word a fix keeps; for a note, "long" if too tall
+    word: str = field(default="", compare=False)  # the word a fix keeps whole; "long": the notes need more room
     badness: float = field(default=1.0, compare=False)  # how bad, among soft faults: a loose line by its stretch
 
     @property
@@ -204,8 +208,10 @@ def _page_faults(layout: Layout, index: int, page: Page, lines: list[Line]) -> I
         called = [call for line in layout.lines if line.page == index + 1 and not line.in_note
                   for call in line.calls][:1]
         why = f"; the call of note {called[0].removeprefix('fn')} moved on with its note" if called else ""
-        yield Fault("short page", number, _words(foot.text, 3),
-                    f"{missing:.1f} lines short{why}", foot.block)
+        height = sum(line.bottom - line.top for line in layout.lines if line.in_note and line.block in called)
+        long = missing > NOTE_HOLE_LINES and height > page.note_room / 4
+        yield Fault("short page", number, _words(foot.text, 3), f"{missing:.1f} lines short{why}", foot.block,
+                    "long" if long else "", badness=missing / SHORT_LINES)
 
 
 def _opens_with_heading(layout: Layout, index: int) -> bool:
@@ -248,16 +254,22 @@ def fixes(faults: tuple[Fault, ...], tried: Fixes = Fixes()) -> Fixes:
             tighter.add(fault.block)
         elif fault.kind == "overfull":
             breakable.add(fault.block)
-        elif fault.kind == "note off its page" and fault.word == "long":
+        elif fault.kind in ("note off its page", "short page") and fault.word == "long":
             long_notes = True
         elif fault.kind == "note off its page" and fault.block:
             new_page.add(fault.block)
     return Fixes(frozenset(unhyphenated), frozenset(tighter), frozenset(breakable), frozenset(new_page), long_notes)
 
 
+def wanting(faults: tuple[Fault, ...]) -> bool:
+    """Whether `faults` ask for another layout: a hard one, or a page left largely empty because
+    the notes could not take the note of a call at its foot."""
+    return any(fault.hard or (fault.kind == "short page" and fault.word == "long") for fault in faults)
+
+
 def better(faults: tuple[Fault, ...], than: tuple[Fault, ...]) -> bool:
     """Whether `faults` are fewer than `than`: fewer hard ones, or as many and less bad in all
-    (a loose line counts by how loose it is)."""
+    (a loose line counts by how loose it is, a short page by how short)."""
     def score(found: tuple[Fault, ...]) -> tuple[int, float]:
         return sum(fault.hard for fault in found), sum(fault.badness for fault in found if not fault.hard)
 

@@ -28,13 +28,22 @@ from .pagebreaks import BLOCKS
 # the word follows on the next line, or on the next page.
 LINE_END_HYPHEN = re.compile(r"(?:\ufffe|[\u00ad\u2010-])\r?\n|\ufffe")
 BREAK = "\ufffe"
+# Inside a line, the hyphen U+2010 and the hyphen-minus are one glyph in a font subset, which
+# PDFium reads as whichever the subset's map names: both read as the hyphen-minus.
+HYPHEN = "\u2010"
+DASHES = ("\u2013", "\u2014")  # a line may end after an en or em dash inside a word: «590–» / «593»
 # WeasyPrint draws a page's footnote area after its text, each note on a line of its own that
 # begins with the note's number and an en space (print.css, ::footnote-marker). After a word
 # broken at the text's last line end, PDFium starts no new line.
 NOTE_START = re.compile(r"(?:^|(?<=\ufffe))\d+\u2002", re.MULTILINE)
+# WeasyPrint draws the markers of a page's list items (print.css: •, –, 1., a., iv.) after its
+# text, each on a line of its own: they are not the manuscript's words.
+MARKERS = re.compile(r"(?:^[ \t]*(?:[•–]|[0-9]+\.|[a-zA-Z]\.|[ivxlcIVXLC]+\.)[ \t\u2002]*\r?\n?|^[ \t]*\r?\n)+\Z",
+                     re.MULTILINE)
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
 MATHML = "http://www.w3.org/1998/Math/MathML"
+FORM_DEPTH = 8  # forms within forms that WeasyPrint nests for an SVG's opacity and masks
 ANCHOR = 5  # words that must follow each other to locate a part, or to resume after a departure
 HEADER = 60  # words a table's header row repeated at the top of a page may have
 TABLE = 5000  # words back to where that row was first set
@@ -143,8 +152,15 @@ def _running_text(page: Any) -> str:
 
     textpage = page.get_textpage()
     text = str(textpage.get_text_range())
-    in_figures = {ctypes.cast(item.raw, ctypes.c_void_p).value for item in page.get_objects(max_depth=1)
-                  if item.type == pdfium_c.FPDF_PAGEOBJ_TEXT and "Figure" in _marks(item.raw)}
+    in_figures = set()
+    figure_level = None  # the level of the Figure being read: a form's objects lie deeper
+    for item in page.get_objects(max_depth=FORM_DEPTH):
+        if figure_level is not None and item.level <= figure_level:
+            figure_level = None
+        if figure_level is None and "Figure" in _marks(item.raw):
+            figure_level = item.level
+        if figure_level is not None and item.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            in_figures.add(ctypes.cast(item.raw, ctypes.c_void_p).value)
     if not in_figures:
         return text
     characters = list(text)
@@ -174,7 +190,7 @@ def _lines(text: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """The words of `text`, and where each of its lines begins (a broken word does not end one)."""
     words: list[str] = []
     starts = []
-    for line in LINE_END_HYPHEN.sub(BREAK + " ", text).split("\n"):
+    for line in LINE_END_HYPHEN.sub(BREAK + " ", text).replace(HYPHEN, "-").split("\n"):
         if line.split():
             starts.append(len(words))
             words += line.split()
@@ -186,7 +202,7 @@ def pdf_words(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ())
     segments = []
     for page in pdf_pages(data, first_page, furniture):
         foot = NOTE_START.search(page)
-        text, lines = _lines(page[:foot.start()] if foot else page)
+        text, lines = _lines(MARKERS.sub("", page[:foot.start()] if foot else page))
         segments.append(Segment(text, _lines(page[foot.start():])[0] if foot else (), lines))
     return tuple(segments)
 
@@ -300,15 +316,22 @@ class _Reader:
     def read(self, word: str, j: int) -> int | None:
         """The position after `word` read at `j`: the word itself (its note call may stand
         apart), or broken at a line end into a stem marked with BREAK and its rest (without a
-        hyphen of its own, or with it)."""
+        hyphen of its own, or with it), or broken at a line end without a hyphen: after a dash,
+        or anywhere in a word with a slash (a URL)."""
         if j >= len(self.found):
             return None
         candidate = self.found[j]
         if candidate == word:
             return j + 1
         call = word[len(candidate):]
-        if call.isdigit() and word.startswith(candidate) and self.found[j + 1:j + 2] == [call]:
-            return j + 2  # PDFium may set a raised note call apart from its word
+        if call.isdigit() and word.startswith(candidate):
+            # PDFium may set raised note calls apart from their word, and from each other
+            apart, joined, found = j + 1, "", self.found
+            while apart < len(found) and found[apart].isdigit() and call.startswith(joined + found[apart]):
+                joined += found[apart]
+                apart += 1
+                if joined == call:
+                    return apart
         stem = candidate[:-1]
         if candidate.endswith(BREAK) and stem and word.startswith(stem) and len(word) > len(stem):
             rest = word[len(stem):]
@@ -316,7 +339,15 @@ class _Reader:
                 after = self.read(tail, j + 1) if tail else j + 1
                 if after is not None:
                     return after
+        if (("/" in word or candidate.endswith(DASHES)) and len(candidate) < len(word) and word.startswith(candidate)
+                and self.line_end(j)):
+            return self.read(word[len(candidate):], j + 1)
         return None
+
+    def line_end(self, j: int) -> bool:
+        """Whether a line may end after the found word at `j` (anywhere in notes, whose lines
+        are not known)."""
+        return not self.ends or j + 1 in self.ends
 
     def follows(self, wanted: Sequence[str], i: int, j: int, stop: int) -> int | None:
         """The position after the next `ANCHOR` wanted words from `i` read at `j`; if they are
@@ -435,6 +466,7 @@ def _part(reader: _Reader, name: str, words: list[str]) -> list[Mismatch]:
 def compare(parts: dict[str, list[str]], edition: Sequence[Segment]) -> list[Mismatch]:
     """Read each part of the manuscript in an edition; report the first departure of each."""
     text, notes = _streams(edition)
+    parts = {name: [word.replace(HYPHEN, "-") for word in words] for name, words in parts.items()}
     problems = [problem for name, words in parts.items() if not name.startswith("note ")
                 for problem in _part(text, name, words)]
     wanted = _Wanted([], [])

@@ -89,6 +89,20 @@ def titles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
 
 
 @pytest.fixture(scope="session")
+def acceptance(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    """The acceptance manuscripts (tests/fixtures/acceptance-nn, -en, -da), each built once; the
+    English one names its printer's profile, the small fixture's, copied in."""
+    built = {}
+    for name in ("acceptance-nn", "acceptance-en", "acceptance-da"):
+        folder = tmp_path_factory.mktemp(name) / "manuscript"
+        shutil.copytree(FIXTURES / name, folder)
+        if name == "acceptance-en":
+            shutil.copy(FIXTURES / "mini" / "FOGRA39L.icc", folder / "printer.icc")
+        built[name] = build(folder, folder.parent / "dist")
+    return built
+
+
+@pytest.fixture(scope="session")
 def epubcheck_reports(first_title: Built, mini: Built) -> dict[str, list[str]]:
     """EPUBCheck's errors and warnings for each built EPUB: one run each, in parallel."""
     runs = {name: subprocess.Popen(validator.command(built.epub), stdout=subprocess.PIPE, text=True,
