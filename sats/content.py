@@ -160,10 +160,7 @@ def _notes_in_place(blocks: list[Block]) -> list[Block]:
                 result.append(_descend(item, inline))
                 continue
             number += 1
-            text: list[Any] = []
-            for paragraph in item["c"]:
-                if paragraph["t"] in ("Para", "Plain"):
-                    text += ([{"t": "LineBreak"}] if text else []) + inline(paragraph["c"])
+            text = _note_text(item["c"], inline, number)
             call = {"t": "Link", "c": [[f"fnref{number}", ["note-call"], [["role", "doc-noteref"]]],
                                        [{"t": "Str", "c": str(number)}], [f"#fn{number}", ""]]}
             if result and result[-1].get("t") == "Str":
@@ -173,6 +170,69 @@ def _notes_in_place(blocks: list[Block]) -> list[Block]:
         return result
 
     return [_descend(block, inline) for block in blocks]
+
+
+def _note_text(blocks: list[Block], inline: Any, number: int) -> list[Any]:
+    """A note's blocks as inline content for its span at the call: paragraphs one after another
+    (a line break between them), and quotes, lists, verse and code in spans that print.css sets
+    as blocks, list items with their marker, so that no word of a note is lost in print."""
+    text: list[Any] = []
+    for block in blocks:
+        kind, children = block["t"], block.get("c")
+        if kind in ("Para", "Plain"):
+            part = inline(children)
+        elif kind == "Header":
+            part = inline(children[2])
+        elif kind == "LineBlock":
+            part = [piece for index, line in enumerate(children)
+                    for piece in ([{"t": "LineBreak"}] if index else []) + inline(line)]
+        elif kind == "CodeBlock":
+            part = [_span("note-code", [{"t": "Code", "c": children}])]
+        elif kind == "BlockQuote":
+            part = [_span("note-quote", _note_text(children, inline, number))]
+        elif kind == "Div":
+            part = _note_text(children[1], inline, number)
+        elif kind in ("BulletList", "OrderedList"):
+            items = children if kind == "BulletList" else children[1]
+            start, style = (1, "Decimal") if kind == "BulletList" else (children[0][0], children[0][1]["t"])
+            part = [_span("note-list", [
+                _span("note-item", [_span("note-marker", [{"t": "Str", "c": _marker(kind, style, start + index)}]),
+                                    *_note_text(item, inline, number)])
+                for index, item in enumerate(items)])]
+        elif kind in ("HorizontalRule", "RawBlock"):
+            continue
+        else:
+            raise SatsError.at(f"note {number} holds a {kind.lower()}: notes hold text, quotes and lists only; "
+                               "place it in the body and refer to it from the note")
+        text += ([{"t": "LineBreak"}] if text and kind in ("Para", "Plain", "Header", "LineBlock") else []) + part
+    return text
+
+
+def _span(name: str, inlines: list[Any]) -> dict[str, Any]:
+    return {"t": "Span", "c": [["", [name], []], inlines]}
+
+
+def _marker(kind: str, style: str, number: int) -> str:
+    """A list item's marker in a note, followed by an em space (which the word check knows)."""
+    if kind == "BulletList":
+        return "\u2022\u2003"
+    if style in ("LowerAlpha", "UpperAlpha"):
+        letter = chr(ord("a") + (number - 1) % 26)
+        return (letter.upper() if style == "UpperAlpha" else letter) + ".\u2003"
+    if style in ("LowerRoman", "UpperRoman"):
+        roman = _roman(number)
+        return (roman if style == "UpperRoman" else roman.lower()) + ".\u2003"
+    return f"{number}.\u2003"
+
+
+def _roman(number: int) -> str:
+    numerals = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
+                (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
+    result = ""
+    for value, numeral in numerals:
+        count, number = divmod(number, value)
+        result += numeral * count
+    return result
 
 
 def _descend(node: Any, inline: Any) -> Any:

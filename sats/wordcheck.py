@@ -40,6 +40,8 @@ NOTE_START = re.compile(r"(?:^|(?<=\ufffe))\d+\u2002", re.MULTILINE)
 # text, each on a line of its own: they are not the manuscript's words.
 MARKERS = re.compile(r"(?:^[ \t]*(?:[•–]|[0-9]+\.|[a-zA-Z]\.|[ivxlcIVXLC]+\.)[ \t\u2002]*\r?\n?|^[ \t]*\r?\n)+\Z",
                      re.MULTILINE)
+# A list item in a note begins with its marker and an em space (content.py): not the manuscript's words.
+NOTE_LIST_MARKER = re.compile(r"(?:\u2022|[0-9]+\.|[a-zA-Z]\.|[ivxlcdmIVXLCDM]+\.)\u2003")
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
 MATHML = "http://www.w3.org/1998/Math/MathML"
@@ -105,6 +107,8 @@ def stringify(node: Any, notes: list[str] | None = None) -> str:
         return stringify(children, notes) + "\n"
     if kind == "Code":
         return str(node["c"][-1])
+    if kind == "CodeBlock":
+        return str(node["c"][-1]) + "\n"
     if kind in ("Math", "RawInline", "RawBlock", "Image"):
         return ""
     return stringify(children, notes)
@@ -203,7 +207,8 @@ def pdf_words(data: bytes, first_page: int = 1, furniture: tuple[str, ...] = ())
     for page in pdf_pages(data, first_page, furniture):
         foot = NOTE_START.search(page)
         text, lines = _lines(MARKERS.sub("", page[:foot.start()] if foot else page))
-        segments.append(Segment(text, _lines(page[foot.start():])[0] if foot else (), lines))
+        notes = _lines(NOTE_LIST_MARKER.sub(" ", page[foot.start():]))[0] if foot else ()
+        segments.append(Segment(text, notes, lines))
     return tuple(segments)
 
 

@@ -5,16 +5,18 @@ the first title, any one word dropped, changed, doubled or swapped is found and 
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pypdfium2
 import pytest
-from conftest import Built
+from conftest import FIXTURES, Built, build
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sats import content, templates
+from sats import content, manuscript, templates
 from sats.wordcheck import BREAK, Mismatch, Segment, compare, epub_words, expected, pdf_words, stringify
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True, database=None)
@@ -241,3 +243,36 @@ def test_any_change_to_an_edition_is_found(title: Title, edition_name: str, note
     (miss,) = compare(parts, edition.mutated(notes, at, changed))
     assert miss.part in ({f"note {note(words, at)}", f"note {note(words, at + 1)}"} if notes else {"body"}), str(miss)
     assert named(miss, word) or (kind == "swap" and named(miss, words[at + 1])), str(miss)
+
+
+NOTE_WITH_BLOCKS = """[^a]: The first note, with a citation of its own [@jones2019, pp. 3–4].
+
+    > A passage quoted in the note.
+
+    - a point in a list
+    - another point
+
+[^b]: The second note, with a numbered list:
+
+    3. third item
+    4. fourth item
+
+    ```
+    a line of code
+    ```
+"""
+
+
+def test_a_notes_quotes_lists_and_code_are_printed_at_the_page_foot(tmp_path: Path) -> None:
+    folder = tmp_path / "manuscript"
+    shutil.copytree(FIXTURES / "mini", folder)
+    (folder / "notes.md").write_text(NOTE_WITH_BLOCKS)
+    built = build(folder, tmp_path / "dist")
+    article = content.parse(manuscript.read(built.project))
+    furniture = (templates.running_authors(built.project), built.project.short_title)
+    segments = pdf_words(built.pdf.read_bytes(), built.project.journal.first_page, furniture)
+    assert compare(expected(article), segments) == []
+    notes = [word for segment in segments for word in segment.notes]
+    assert {"quoted", "another", "fourth", "code"} <= set(notes)
+    text = "".join(str(page.get_textpage().get_text_range()) for page in pypdfium2.PdfDocument(built.pdf))
+    assert "3.\u2003third item" in text and "\u2022\u2003a point" in text
