@@ -178,7 +178,7 @@ def _note_text(blocks: list[Block], inline: Any, number: int) -> list[Any]:
     as blocks, list items with their marker, so that no word of a note is lost in print."""
     text: list[Any] = []
     for block in blocks:
-        kind, children = block["t"], block.get("c")
+        kind, children = block["t"], block.get("c", [])
         if kind in ("Para", "Plain"):
             part = inline(children)
         elif kind == "Header":
