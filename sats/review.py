@@ -32,11 +32,12 @@ REACH = (24, 2)  # cells across and down: differing pixels this close are one re
 MARGIN = 6  # px around a region where it is drawn and cut out
 CONTEXT = 60  # px of page shown either side of a region, enlarged
 CROPS = 8  # regions shown enlarged, at most, per page
+CROP_WIDTH = 1300  # px: a region is shown twice its size, or narrower to fit this width
 VIEWS = ("reference", "current", "difference")
 STATUSES = ("changed", "new", "gone", "unchanged")
 THUMB = 300  # px: a page's width on the contact sheet
 GAP = 16
-LABEL = 34  # px above each row of the contact sheet for its caption
+LABEL, CAPTION = 34, 26  # px above each row of the contact sheet for its caption, and below each page
 REMOVED, ADDED, BOX = (215, 25, 32), (0, 92, 230), (230, 0, 126)
 HIGHLIGHT = (255, 226, 64)  # under a region's ink, as a highlighter
 BAR, BAR_WIDTH = 24, 10  # px: the change bar in the left margin, from the page's edge
@@ -308,16 +309,18 @@ def contact_sheet(result: Review) -> Image.Image:
     rows = result.changes
     thumbs: list[list[Image.Image | None]] = [list(_views(result, page).values()) for page in rows]
     height = max(round(page.size[1] * THUMB / page.size[0]) for page in rows)
-    sheet = Image.new("RGB", (3 * THUMB + 4 * GAP, LABEL + len(rows) * (LABEL + height + GAP) + GAP), "#d9d9d9")
+    row_height = LABEL + height + CAPTION + GAP
+    sheet = Image.new("RGB", (3 * THUMB + 4 * GAP, LABEL + len(rows) * row_height + GAP), "#d9d9d9")
     draw = ImageDraw.Draw(sheet)
     font = _font(18)
     draw.text((GAP, GAP), f"{result.project.slug} against {result.reference.label}: {result.summary}",
               fill="black", font=_font(20))
     for row, (page, views) in enumerate(zip(rows, thumbs, strict=True)):
-        top = LABEL + GAP + row * (LABEL + height + GAP)
+        top = LABEL + GAP + row * row_height
         draw.text((GAP, top + 4), page.line, fill="black", font=font)
         for column, title in enumerate(VIEWS):
-            draw.text((GAP + column * (THUMB + GAP) + THUMB, top + 6), title, fill="#555555", font=font, anchor="ra")
+            draw.text((GAP + column * (THUMB + GAP) + THUMB // 2, top + LABEL + height + 4), title, fill="#555555",
+                      font=font, anchor="ma")
         for column, (title, view) in enumerate(zip(VIEWS, views, strict=True)):
             left = GAP + column * (THUMB + GAP)
             if view is None:
@@ -342,8 +345,8 @@ def _crops(page: Page) -> tuple[Box, ...]:
     """The regions small enough to show enlarged (a reflowed page is seen whole), widened to
     show the words around them; the first CROPS of them."""
     width, height = page.size
-    return tuple(Box(max(box.left - CONTEXT, 0), max(box.top - MARGIN * 2, 0), min(box.right + CONTEXT, width),
-                     min(box.bottom + MARGIN * 2, height))
+    return tuple(Box(max(box.left - CONTEXT, 0), max(box.top - MARGIN // 2, 0), min(box.right + CONTEXT, width),
+                     min(box.bottom + MARGIN // 2, height))
                  for box in page.regions if box.height <= height // 4)[:CROPS]
 
 
@@ -367,7 +370,7 @@ class Context:
     threshold: int
     noise: int
     width: int
-    margin: int
+    crop_width: int  # px: the widest a region is shown
 
 
 def write(result: Review, folder: Path) -> Path:
@@ -390,7 +393,7 @@ def write(result: Review, folder: Path) -> Path:
         sheet = SHEET
         write_atomically(folder / SHEET, images.png(contact_sheet(result)))
     context = Context(result, tuple(shown), sheet, Markup(CSS.read_text(encoding="utf-8")), THRESHOLD, NOISE,
-                      WIDTH, MARGIN)
+                      WIDTH, CROP_WIDTH)
     html = templates.environment().get_template("review/report.html.j2").render(context=context)
     write_atomically(folder / REPORT, html.encode())
     return folder / REPORT
