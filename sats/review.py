@@ -265,11 +265,17 @@ def run(folders: list[Path], output: Path, against: str) -> Iterator[Review]:
             yield Review(project, reference, current, compare(current, reference.pages))
 
 
+def _small(box: Box, height: int) -> bool:
+    """Whether a region is a few lines, to be highlighted and shown enlarged, rather than a passage
+    set anew, which its change bar marks enough."""
+    return box.height <= height // 4
+
+
 def _marked(page: Image.Image, regions: tuple[Box, ...]) -> Image.Image:
-    """The page with each region highlighted under its ink and a change bar in the margin beside it,
-    as an editor marks a proof."""
+    """The page with a change bar in the margin beside each region and the small ones highlighted
+    under their ink, as an editor marks a proof."""
     marked = page.copy()
-    for box in regions:
+    for box in (box for box in regions if _small(box, page.height)):
         area = (max(box.left - MARGIN, 0), max(box.top - MARGIN, 0), min(box.right + MARGIN, page.width),
                 min(box.bottom + MARGIN, page.height))
         marked.paste(ImageChops.multiply(marked.crop(area), Image.new("RGB", (area[2] - area[0], area[3] - area[1]),
@@ -303,6 +309,13 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT), size)
 
 
+def _fitted(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    """`text`, cut at its end with an ellipsis where it is wider than `width`."""
+    while font.getlength(text) > width:
+        text = text[:-2] + "…"
+    return text
+
+
 def contact_sheet(result: Review) -> Image.Image:
     """A row per page that is not unchanged: the reference, the current page and their
     difference, each region boxed, under a caption."""
@@ -313,8 +326,8 @@ def contact_sheet(result: Review) -> Image.Image:
     sheet = Image.new("RGB", (3 * THUMB + 4 * GAP, LABEL + len(rows) * row_height + GAP), "#d9d9d9")
     draw = ImageDraw.Draw(sheet)
     font = _font(18)
-    draw.text((GAP, GAP), f"{result.project.slug} against {result.reference.label}: {result.summary}",
-              fill="black", font=_font(20))
+    title = f"{result.project.slug}: {result.summary}, against {result.reference.label}"
+    draw.text((GAP, GAP), _fitted(title, font, sheet.width - 2 * GAP), fill="black", font=font)
     for row, (page, views) in enumerate(zip(rows, thumbs, strict=True)):
         top = LABEL + GAP + row * row_height
         draw.text((GAP, top + 4), page.line, fill="black", font=font)
@@ -347,7 +360,7 @@ def _crops(page: Page) -> tuple[Box, ...]:
     width, height = page.size
     return tuple(Box(max(box.left - CONTEXT, 0), max(box.top - MARGIN // 2, 0), min(box.right + CONTEXT, width),
                      min(box.bottom + MARGIN // 2, height))
-                 for box in page.regions if box.height <= height // 4)[:CROPS]
+                 for box in page.regions if _small(box, height))[:CROPS]
 
 
 @dataclass(frozen=True)

@@ -58,16 +58,23 @@ def test_a_no_op_changes_no_page(earlier: Path, capsys: pytest.CaptureFixture[st
     assert "<strong>12</strong> unchanged" in report
 
 
+def committed(repository: Path) -> str:
+    """Make `repository` a git repository of its files, committed; return the commit, short."""
+    git = ["git", "-C", str(repository), "-c", "user.name=Sats", "-c", "user.email=sats@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "The first title as published"], check=True)
+    return subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def test_a_one_word_edit_changes_its_page_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Against a git revision, built by that revision's own code in a checkout of its own."""
     repository = tmp_path / "repository"
     for name in ("sats", "templates", "styles", "manuscript"):
         shutil.copytree(ROOT / name, repository / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "build.py", repository)
-    git = ["git", "-C", str(repository), "-c", "user.name=Sats", "-c", "user.email=sats@example.org"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "The first title as published"], check=True)
+    commit = committed(repository)
     body = repository / "manuscript" / "article.md"
     text = body.read_text()
     assert text.count(WORD[0]) == 1
@@ -80,8 +87,6 @@ def test_a_one_word_edit_changes_its_page_alone(tmp_path: Path, capsys: pytest.C
 
     captured = capsys.readouterr()
     assert code == 1  # asked for: a change fails
-    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            check=True).stdout.strip()
     assert captured.out.splitlines()[0] == (f"{SLUG}: against HEAD ({commit}), "
                                             "built by its own code and its own styles")
     changed = [line for line in page_lines(captured.out) if not line.endswith("unchanged")]
@@ -96,6 +101,22 @@ def test_a_one_word_edit_changes_its_page_alone(tmp_path: Path, capsys: pytest.C
     (page,) = review.compare(*({EDITED: opened(folder / f"page-{EDITED}.{kind}.png")}
                                for kind in ("current", "reference")))
     assert page.regions and max(box.bottom for box in page.regions) - min(box.top for box in page.regions) < 30
+
+
+def test_a_revision_whose_code_cannot_build_is_built_by_this_one(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    repository = tmp_path / "repository"
+    shutil.copytree(ROOT / "manuscript", repository / "manuscript")
+    (repository / "build.py").write_text('raise SystemExit("this Sats needs a library this Python lacks")\n')
+    commit = committed(repository)
+    capsys.readouterr()
+    assert main(["preview", str(repository / "manuscript"), "-o", str(tmp_path / "dist"), "-q",
+                 "--against", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (f"{SLUG}: against HEAD ({commit}), its manuscript built by this version of "
+                                   "Sats: its own code could not build it (exit 1: this Sats needs a library "
+                                   "this Python lacks)")
+    assert page_lines(out) == lines({})
 
 
 def test_pages_new_and_gone_are_named(earlier: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
