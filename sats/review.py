@@ -118,7 +118,7 @@ class Review:
 
     @property
     def summary(self) -> str:
-        """`1 changed, 11 unchanged, 0 new, 0 gone`."""
+        """`1 changed, 0 new, 0 gone, 11 unchanged`."""
         return ", ".join(f"{self.count(status)} {status}" for status in STATUSES)
 
 
