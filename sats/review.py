@@ -207,8 +207,10 @@ def checkout(revision: str, folder: Path) -> Iterator[tuple[str, Path, Path]]:
         raise SatsError.at(f"{revision!r} is not a folder, and {display_path(folder)} is not in a git "
                            "repository whose revision it could be")
     top = Path(found.stdout.decode().strip())
-    commit = _git(top, "rev-parse", "--verify", "--quiet", "--short", f"{revision}^{{commit}}")
-    if commit.returncode:
+    # A revision never begins with a dash: that would be an option to git.
+    commit = None if revision.startswith("-") else _git(top, "rev-parse", "--verify", "--quiet", "--short",
+                                                         f"{revision}^{{commit}}")
+    if commit is None or commit.returncode:
         raise SatsError.at(f"{revision!r} is neither a folder of page images nor a revision of {top}")
     archive = _git(top, "archive", "--format=tar", commit.stdout.decode().strip())
     if archive.returncode:

@@ -150,12 +150,14 @@ def test_the_tolerance_passes_anti_aliasing_and_finds_a_dot(earlier: Path) -> No
     assert found.regions == (review.Box(448, 600, 456, 608),)
 
 
-def test_a_reference_that_is_neither_a_folder_nor_a_revision(tmp_path: Path,
+@pytest.mark.parametrize("reference", ["no-such-revision", "--output=stolen"])
+def test_a_reference_that_is_neither_a_folder_nor_a_revision(reference: str, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     top = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--show-toplevel"], capture_output=True, text=True,
                          check=True).stdout.strip()
-    assert main(["preview", str(ROOT / "manuscript"), "-o", str(tmp_path), "--against", "no-such-revision"]) == 1
-    assert capsys.readouterr().err == f"'no-such-revision' is neither a folder of page images nor a revision of {top}\n"
+    assert main(["preview", str(ROOT / "manuscript"), "-o", str(tmp_path), f"--against={reference}"]) == 1
+    assert capsys.readouterr().err == f"{reference!r} is neither a folder of page images nor a revision of {top}\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_workflow_reviews_every_pull_request_against_its_target() -> None:
