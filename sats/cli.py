@@ -28,7 +28,8 @@ COMMANDS = {
     "build": "build the editions (the default command)",
     "check": "lint the manuscript, then validate the editions: EPUBCheck, the PDF's structure, "
              "and the word check of both editions against the manuscript",
-    "preview": "write PNG images of the PDF's pages and a contact sheet to OUTPUT/preview/SLUG/",
+    "preview": "write PNG images of the PDF's pages and a contact sheet to OUTPUT/preview/SLUG/; with "
+               "--against REF, compare the pages with REF's and write a report to OUTPUT/review/SLUG/",
     "watch": "rebuild whenever a manuscript file, template or style is saved (Ctrl-C stops)",
     "clean": "remove the editions, previews and build cache of the manuscripts",
 }
@@ -71,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--keep-html", action="store_true",
                              help="also write OUTPUT/SLUG.print.html, the HTML WeasyPrint lays out "
                                   "(laying it out even if the editions are up to date)")
+        if name == "preview":
+            sub.add_argument("--against", metavar="REF", help="a git revision (built by its own code) or a "
+                             "folder of earlier page images: report every page as unchanged, changed, new or gone")
+            sub.add_argument("--fail-on-change", action="store_true",
+                             help="with --against: exit 1 when a page changed, is new or is gone")
     return parser
 
 
@@ -256,9 +262,11 @@ def _check(options: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _preview(options: argparse.Namespace) -> None:
+def _preview(options: argparse.Namespace) -> int:
     from . import preview
 
+    if options.against:
+        return _review(options)
     for folder in _manuscripts(options):
         project = config.load(folder)
         pdf = options.output / project.file("pdf")
@@ -266,6 +274,23 @@ def _preview(options: argparse.Namespace) -> None:
             raise SatsError.at("missing: build it first", pdf)
         written = preview.write(pdf, preview.folder(options.output, project.slug), project.journal.first_page)
         _say(options, f"wrote {len(written)} images to {written[-1].parent}")
+    return EXIT_OK
+
+
+def _review(options: argparse.Namespace) -> int:
+    """A line per page on stdout; the report and the contact sheet under OUTPUT/review/SLUG/."""
+    from . import review
+
+    changed = False
+    for result in review.run(_manuscripts(options), options.output, options.against):
+        slug = result.project.slug
+        print(f"{slug}: against {result.reference.label}, {result.reference.note}")
+        for page in result.pages:
+            print(page.line)
+        report = review.write(result, options.output / "review" / result.project.slug)
+        _say(options, f"{slug}: {result.summary}; report: {report}")
+        changed = changed or bool(result.changes)
+    return EXIT_FAILED if changed and options.fail_on_change else EXIT_OK
 
 
 def _watched(options: argparse.Namespace) -> dict[Path, float]:
@@ -308,7 +333,7 @@ def _watch(options: argparse.Namespace) -> None:
 
 def _clean(options: argparse.Namespace) -> None:
     """Remove the files Sats made for each manuscript, and nothing else."""
-    from . import cache, pipeline, preview
+    from . import cache, pipeline, preview, review
 
     for folder in _manuscripts(options):
         project = config.load(folder)
@@ -320,6 +345,7 @@ def _clean(options: argparse.Namespace) -> None:
                      project.html_file):
             (options.output / name).unlink(missing_ok=True)
         preview.remove(preview.folder(options.output, project.slug))
+        preview.remove(options.output / "review" / project.slug, review.WRITTEN)
         cache.forget(options.output, project)
         _say(options, f"removed the editions of {folder} from {options.output}")
 

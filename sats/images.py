@@ -29,3 +29,12 @@ def png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", **PNG_OPTIONS)
     return buffer.getvalue()
+
+
+def labels(pdf: bytes) -> list[str]:
+    """The page labels of `pdf` (its printed page numbers), one per page."""
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return [document.get_page_label(index) for index in range(len(document))]
+    finally:
+        document.close()

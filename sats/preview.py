@@ -50,12 +50,13 @@ def write(pdf: Path, folder: Path, first_page: int) -> list[Path]:
     return [*written, sheet]
 
 
-def remove(folder: Path) -> None:
-    """Remove the images `write` wrote into `folder`, and the folder and its parent once empty."""
+def remove(folder: Path, written: re.Pattern[str] = WRITTEN) -> None:
+    """Remove the files `write` wrote into `folder` (or those `written` names), and the folder and
+    its parent once empty."""
     if not folder.is_dir():
         return
     for path in folder.iterdir():
-        if WRITTEN.fullmatch(path.name) and path.is_file():
+        if written.fullmatch(path.name) and path.is_file():
             path.unlink()
     for empty in (folder, folder.parent):
         if any(empty.iterdir()):
