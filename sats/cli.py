@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from . import __version__, config, validator
 from .characters import one_line
 from .errors import SatsError
+from .output import own_folder
 
 if TYPE_CHECKING:
     from . import pipeline
@@ -287,7 +288,7 @@ def _review(options: argparse.Namespace) -> int:
         print(f"{slug}: against {result.reference.label}, {result.reference.note}")
         for page in result.pages:
             print(page.line)
-        report = review.write(result, options.output / "review" / result.project.slug)
+        report = review.write(result, own_folder(own_folder(options.output, "review"), result.project.slug))
         _say(options, f"{slug}: {result.summary}; report: {report}")
         changed = changed or bool(result.changes)
     return EXIT_FAILED if changed and options.fail_on_change else EXIT_OK
@@ -345,7 +346,7 @@ def _clean(options: argparse.Namespace) -> None:
                      project.html_file):
             (options.output / name).unlink(missing_ok=True)
         preview.remove(preview.folder(options.output, project.slug))
-        preview.remove(options.output / "review" / project.slug, review.WRITTEN)
+        preview.remove(own_folder(own_folder(options.output, "review"), project.slug), review.WRITTEN)
         cache.forget(options.output, project)
         _say(options, f"removed the editions of {folder} from {options.output}")
 
