@@ -86,7 +86,8 @@ def test_a_bibliography_over_the_limit_is_refused(manuscript_copy: Path, tmp_pat
     entries = [{**entry, "id": f"padding{index}"} for index in range(5200)]
     (manuscript_copy / "refs.json").write_text(json.dumps([entry, *entries]))
     assert main(["build", str(manuscript_copy), "-o", str(tmp_path / "dist")]) == 1
-    assert capsys.readouterr().err.strip().endswith("refs.json: larger than 5 MB: too large for a manuscript file")
+    assert capsys.readouterr().err.strip().endswith(
+        "metadata.yaml:19: 'bibliography': refs.json is 5.6 MB: larger than the 5 MB allowed for a bibliography")
 
 
 def test_a_profile_littlecms_cannot_use_is_named(tmp_path: Path) -> None:
