@@ -178,6 +178,23 @@ def _placed_journal(issue: Issue, project: Project, first: int) -> Journal:
                    issn=project.journal.issn, url=project.journal.url)
 
 
+def placed(issue: Issue, output: Path) -> list[Project]:
+    """Each article of the issue as its last build in `output` placed it (its journal, volume,
+    issue and first page), for what reads its editions."""
+    pages = _record(output, issue).get("pages")
+    if not isinstance(pages, dict) or any(str(entry.folder) not in pages for entry in issue.articles):
+        raise SatsError.at(f"the issue is not built in {output}: build it first", issue.path)
+    projects = [config.load(entry.folder) for entry in issue.articles]
+    firsts = chain(issue, (pages[str(entry.folder)] for entry in issue.articles))
+    return [dataclasses.replace(project, journal=_placed_journal(issue, project, first))
+            for project, first in zip(projects, firsts, strict=True)]
+
+
+def forget(issue: Issue, output: Path) -> None:
+    """Delete what the build cache keeps for the issue itself."""
+    _record_path(output, issue).unlink(missing_ok=True)
+
+
 def _build_article(folder: Path, output: Path, options: pipeline.Options) -> pipeline.Result:
     """One article's build, in a worker process."""
     return pipeline.build(folder, output, options)

@@ -289,14 +289,15 @@ def _epub(context: Context, placed: tuple[Placed, ...], epoch: int) -> bytes:
         with zipfile.ZipFile(article.outputs["epub"]) as archive:
             package = {name: archive.read(name) for name in archive.namelist()}
         opf = etree.fromstring(package["EPUB/content.opf"])
-        if not files:
-            files = {name: data for name, data in package.items()
-                     if name in ("mimetype", "META-INF/container.xml") or name.startswith(("EPUB/fonts/",
-                                                                                           "EPUB/styles/"))}
-            manifest += [{"id": str(item.get("id")), "href": str(item.get("href")),
-                          "media-type": str(item.get("media-type"))}
-                         for item in opf.iterfind("opf:manifest/opf:item", NS)
-                         if str(item.get("href")).startswith(("fonts/", "styles/"))]
+        # The fonts and styles the articles share, each once: every font any article uses.
+        manifest += [{"id": str(item.get("id")), "href": str(item.get("href")),
+                      "media-type": str(item.get("media-type"))}
+                     for item in opf.iterfind("opf:manifest/opf:item", NS)
+                     if str(item.get("href")).startswith(("fonts/", "styles/"))
+                     and f"EPUB/{item.get('href')}" not in files]
+        files = {**{name: data for name, data in package.items()
+                    if name in ("mimetype", "META-INF/container.xml")
+                    or name.startswith(("EPUB/fonts/", "EPUB/styles/"))}, **files}
         items = {str(item.get("id")): item for item in opf.iterfind("opf:manifest/opf:item", NS)}
         cover = {str(item.get("href")) for item in items.values()
                  if "svg" in str(item.get("properties", "")) or "cover-image" in str(item.get("properties", ""))}
