@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cache, config, pdf, pipeline
+from . import cache, config, pipeline
 from .config import Journal, Project
 from .errors import Problem, SatsError, display_path
 from .output import write_atomically
@@ -168,7 +168,11 @@ def chain(issue: Issue, pages: Iterable[int]) -> tuple[int, ...]:
 
 
 def _guessed_pages(project: Project) -> int:
-    """A first guess at an article's page count, from the size of its text."""
+    """A first guess at an article's page count: the pages its metadata gives, or else from the
+    size of its text."""
+    journal = project.journal
+    if journal.last_page is not None and journal.last_page >= journal.first_page:
+        return journal.last_page - journal.first_page + 1
     size = sum(path.stat().st_size for path in (project.body, project.notes, project.abstract) if path)
     return 1 + size // CHARACTERS_PER_PAGE
 
@@ -236,28 +240,28 @@ def _record(output: Path, issue: Issue) -> dict[str, Any]:
 
 
 def _lay_out(issue: Issue, projects: list[Project], output: Path, options: pipeline.Options,
-             pool: Executor, recorded: dict[str, int]) -> list[pipeline.Result]:
+             pool: Executor, recorded: dict[str, int]) -> tuple[list[pipeline.Result], bool]:
     """Build every article in its place: first on guessed first pages (the last issue build's
-    page counts, or else the size of the text), then again those whose first page the real
-    page counts moved, until the chain holds."""
+    page counts, or else the metadata's pages, or else the size of the text), then again those
+    whose first page the real page counts moved, until the chain holds; and whether `pool`
+    built any."""
     counts = [recorded.get(str(entry.folder)) or _guessed_pages(project)
               for entry, project in zip(issue.articles, projects, strict=True)]
     built: list[pipeline.Result | None] = [None] * len(projects)
     placed_at: list[int | None] = [None] * len(projects)
+    working = False
     for _ in range(ROUNDS):
         firsts = chain(issue, counts)
         todo = [index for index, first in enumerate(firsts) if placed_at[index] != first]
         if not todo:
-            return [result for result in built if result is not None]
+            return [result for result in built if result is not None], working
         LOGGER.info("%s: laying out articles %s", issue.path.name, ", ".join(str(index + 1) for index in todo))
-        futures, working = {}, False
+        futures = {}
         for index in todo:
             placed = dataclasses.replace(options, journal=_placed_journal(issue, projects[index], firsts[index]))
             build = InProcess() if _current(projects[index], output, placed) else pool
             futures[index] = build.submit(_build_article, issue.articles[index].folder, output, placed)
             working = working or build is pool
-        if working:
-            pdf.load()  # while the workers lay out: the issue's own pages need WeasyPrint too
         problems: list[Problem] = []
         for index, future in futures.items():
             try:
@@ -344,8 +348,7 @@ def build(path: Path, output: Path, options: pipeline.Options, pool: Executor) -
     record = _record(output, issue)
     pages = record.get("pages")
     recorded: dict[str, int] = pages if isinstance(pages, dict) else {}
-    results = _lay_out(issue, projects, output, options, pool, recorded)
-    pool.shutdown()  # its processes' memory is free for the issue's files
+    results, working = _lay_out(issue, projects, output, options, pool, recorded)
     placed = []
     warnings: list[Problem] = []
     for entry, project, result in zip(issue.articles, projects, results, strict=True):
@@ -366,7 +369,9 @@ def build(path: Path, output: Path, options: pipeline.Options, pool: Executor) -
     if options.force or not _up_to_date(output, issue, record, digest, kinds):
         from . import issue_editions
 
-        made = issue_editions.make(issue, tuple(placed), kinds)
+        # The issue's pages and its EPUB are made in the workers, where WeasyPrint is loaded,
+        # two at once; this process only merges the PDFs.
+        made = issue_editions.make(issue, tuple(placed), kinds, pool if working else InProcess())
         for kind in kinds:
             write_atomically(outputs[kind], made[kind])
         rebuilt = kinds

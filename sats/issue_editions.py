@@ -10,6 +10,7 @@ import posixpath
 import re
 import uuid
 import zipfile
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,25 +89,28 @@ def _context(issue: Issue, placed: tuple[Placed, ...]) -> Context:
                    + (f". {issue.title}" if issue.title else ""))
 
 
-def make(issue: Issue, placed: tuple[Placed, ...], kinds: tuple[str, ...]) -> dict[str, bytes]:
-    """The issue's files of the `kinds` asked for (print, pdf, epub, contents)."""
+def make(issue: Issue, placed: tuple[Placed, ...], kinds: tuple[str, ...], pool: Executor) -> dict[str, bytes]:
+    """The issue's files of the `kinds` asked for (print, pdf, epub, contents): the EPUB and the
+    issue's own pages made by `pool` at once, the PDFs merged here."""
     context = _context(issue, placed)
     epoch = max(article.project.epoch for article in placed)
     made = {"contents": contents_data(context)}
+    epub_file = pool.submit(_epub, context, placed, epoch) if "epub" in kinds else None
     if "print" in kinds or "pdf" in kinds:
         with stage("issue contents page"):
-            front = _archival_pages(_render("issue/contents.html.j2", context), issue, epoch, "contents") \
-                if issue.contents else None
-            blank = _archival_pages(_render("issue/blank.html.j2", context), issue, epoch, "blank")
+            pages = {what: pool.submit(_archival_pages, _render(f"issue/{what}.html.j2", context), issue, epoch, what)
+                     for what in (("contents", "blank") if issue.contents else ("blank",))}
+            front = pages["contents"].result() if "contents" in pages else None
+            blank = pages["blank"].result()
         if "print" in kinds:
             with stage("issue press pdf"):
                 made["print"] = _press(issue, placed, front, blank)
         if "pdf" in kinds:
             with stage("issue pdf"):
                 made["pdf"] = _archival(issue, context, placed, front, blank)
-    if "epub" in kinds:
+    if epub_file is not None:
         with stage("issue epub"):
-            made["epub"] = _epub(context, placed, epoch)
+            made["epub"] = epub_file.result()
     return made
 
 
