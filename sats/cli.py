@@ -275,9 +275,9 @@ def _check_issue(options: argparse.Namespace, path: Path) -> bool:
     from . import issue
 
     loaded = issue.load(path)
-    epubcheck = validator.start(options.output / loaded.file("epub"))
-    failed = False
     projects = issue.placed(loaded, options.output)
+    epubcheck = validator.start(options.output / loaded.file("epub"))  # beside the articles' checks
+    failed = False
     for entry, project in zip(loaded.articles, projects, strict=True):
         failed = _check_article(options, project, Path(display_path(entry.folder))) or failed
     from . import check
