@@ -91,26 +91,26 @@ def _context(issue: Issue, placed: tuple[Placed, ...]) -> Context:
 
 def make(issue: Issue, placed: tuple[Placed, ...], kinds: tuple[str, ...], pool: Executor) -> dict[str, bytes]:
     """The issue's files of the `kinds` asked for (print, pdf, epub, contents): the EPUB and the
-    issue's own pages made by `pool` at once, the PDFs merged here."""
+    issue's own pages made by `pool` at once, which is then shut down; the PDFs merged here."""
     context = _context(issue, placed)
     epoch = max(article.project.epoch for article in placed)
     made = {"contents": contents_data(context)}
     epub_file = pool.submit(_epub, context, placed, epoch) if "epub" in kinds else None
-    if "print" in kinds or "pdf" in kinds:
-        with stage("issue contents page"):
-            pages = {what: pool.submit(_archival_pages, _render(f"issue/{what}.html.j2", context), issue, epoch, what)
-                     for what in (("contents", "blank") if issue.contents else ("blank",))}
-            front = pages["contents"].result() if "contents" in pages else None
-            blank = pages["blank"].result()
-        if "print" in kinds:
-            with stage("issue press pdf"):
-                made["print"] = _press(issue, placed, front, blank)
-        if "pdf" in kinds:
-            with stage("issue pdf"):
-                made["pdf"] = _archival(issue, context, placed, front, blank)
-    if epub_file is not None:
-        with stage("issue epub"):
+    pages = {what: pool.submit(_archival_pages, _render(f"issue/{what}.html.j2", context), issue, epoch, what)
+             for what in (("contents", "blank") if issue.contents else ("blank",))
+             if "print" in kinds or "pdf" in kinds}
+    with stage("issue pages and epub"):
+        own = {what: page.result() for what, page in pages.items()}
+        if epub_file is not None:
             made["epub"] = epub_file.result()
+    pool.shutdown()  # the workers' memory is free for the merging
+    front, blank = own.get("contents"), own.get("blank", b"")  # the blank page, when a PDF is asked for
+    if "print" in kinds:
+        with stage("issue press pdf"):
+            made["print"] = _press(issue, placed, front, blank)
+    if "pdf" in kinds:
+        with stage("issue pdf"):
+            made["pdf"] = _archival(issue, context, placed, front, blank)
     return made
 
 
