@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
+import ctypes
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -36,6 +39,7 @@ PYTHON = sys.executable
 BUILD = [PYTHON, str(ROOT / "build.py")]
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_INTERVAL = 0.02
+PR_SET_CHILD_SUBREAPER = 36  # prctl(2)
 CORES = 2  # the parallel build of several titles is measured on this many cores
 TITLES = 4
 ISSUE_TITLES = 8  # an issue of this many articles, against the same built one after another
@@ -263,9 +267,25 @@ def bench_titles(runs: int, work: Path) -> list[Row]:
              f"{serial[0] / parallel[0]:.2f}× as fast")]
 
 
+def timed(command: list[str], cores: set[int] | None) -> tuple[float, float]:
+    """Wall time and processor time (s) of one run of `command`, every process of its tree
+    counted, without sampling: this process adopts the orphans (a forkserver, which outlives
+    the build a moment and has waited for its workers) and waits for them too."""
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = run(command, cores=cores)[0]
+    with contextlib.suppress(ChildProcessError):
+        while True:
+            os.waitpid(-1, 0)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
 def bench_issue(runs: int, work: Path) -> list[Row]:
-    """An issue of eight articles (on two cores) against the same articles built one after
-    another in one process; peak memory against one article's build per process."""
+    """An issue of eight articles with -j 2 on two cores against the same articles built one
+    after another in one process: in pairs, one of each in turn, so that other work on the
+    machine slows both alike; the ratio is the median of the pairs'. Peak memory of the whole
+    process tree, in runs of their own, against one article's clean build."""
     folders = titles(ROOT / "manuscript", work / "issue", ISSUE_TITLES)
     issue = work / "issue" / "issue.yaml"
     issue.write_text("journal: Internasjonal Politikk\nvolume: 79\nissue: 3\nyear: 2021\nlang: nb-NO\n"
@@ -274,25 +294,35 @@ def bench_issue(runs: int, work: Path) -> list[Row]:
     available = sorted(os.sched_getaffinity(0))
     cores = set(available[:CORES]) if len(available) > CORES else None
     label = f"issue of {ISSUE_TITLES}"
-    fresh = lambda: shutil.rmtree(out, ignore_errors=True)  # noqa: E731
-    one = measure([*BUILD, "build", str(folders[0]), "-o", str(out), "-q"], 1, fresh, memory=True, cores=cores)
-    serial = measure([*BUILD, "build", *map(str, folders), "-o", str(out), "-q", "-j", "1"], runs, fresh,
-                     cores=cores)
-    whole = measure([*BUILD, "build", str(issue), "-o", str(out), "-q", "-j", str(CORES)], runs, fresh,
-                    memory=True, cores=cores)
-    assert one[1] is not None and whole[1] is not None
-    fresh()
-    serial_cpu = run([*BUILD, "build", *map(str, folders), "-o", str(out), "-q", "-j", "1"], sample=True,
-                     cores=cores)[2]
-    fresh()
-    whole_cpu = run([*BUILD, "build", str(issue), "-o", str(out), "-q", "-j", str(CORES)], sample=True,
-                    cores=cores)[2]
-    return [(label, "one article, clean build", *one, ""),
-            (label, f"the {ISSUE_TITLES} articles one after another, one process, on {CORES} cores", *serial,
-             f"{serial_cpu:.1f} s of processor time"),
-            (label, f"the issue, clean build with -j {CORES}, on {CORES} cores (all its files)", *whole,
-             f"{whole[0] / serial[0]:.2f}× the time; {whole[1] / one[1]:.2f}× one article's memory; "
-             f"{whole_cpu:.1f} s of processor time")]
+    serial = [*BUILD, "build", *map(str, folders), "-o", str(out), "-q", "-j", "1"]
+    whole = [*BUILD, "build", str(issue), "-o", str(out), "-q", "-j", str(CORES)]
+    pairs = []
+    load = os.getloadavg()[0]
+    for _ in range(runs):
+        shutil.rmtree(out, ignore_errors=True)
+        alone = timed(serial, cores)
+        shutil.rmtree(out, ignore_errors=True)
+        pairs.append((alone, timed(whole, cores)))
+    load = max(load, os.getloadavg()[0])
+    ratios = sorted(issue_run[0] / alone[0] for alone, issue_run in pairs)
+    shutil.rmtree(out, ignore_errors=True)
+    one_time, one, _ = run([*BUILD, "build", str(folders[0]), "-o", str(out), "-q"], sample=True, cores=cores)
+    shutil.rmtree(out, ignore_errors=True)
+    peak = run(whole, sample=True, cores=cores)[1]
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return [(label, "one article, clean build (sampled)", one_time, one, ""),
+            (label, f"the {ISSUE_TITLES} articles one after another, one process, on {CORES} cores",
+             median([alone[0] for alone, _ in pairs]), None,
+             f"{median([alone[1] for alone, _ in pairs]):.1f} s of processor time"),
+            (label, f"the issue, clean build with -j {CORES}, on {CORES} cores (all its files)",
+             median([issue_run[0] for _, issue_run in pairs]), peak,
+             f"{median(ratios):.2f}× the time (pairs: {', '.join(f'{r:.2f}' for r in ratios)}); "
+             f"{peak / one:.2f}× one article's memory; "
+             f"{median([issue_run[1] for _, issue_run in pairs]):.1f} s of processor time; "
+             f"load average up to {load:.1f}")]
 
 
 def main() -> None:

@@ -1,20 +1,26 @@
 """Validate built editions: EPUBCheck, veraPDF and DAISY Ace where installed, the PDF's structure,
-the word check of both, and the JATS and Crossref files."""
+the word check of both, and the JATS and Crossref files; and an issue's own files."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
+from lxml import etree
 
-from . import cache, content, crossref, fonts, jats, manuscript, templates, typography, validator, wordcheck
+from . import cache, content, crossref, epub, fonts, jats, manuscript, templates, typography, validator, wordcheck
 from .config import Project
 from .errors import Problem
+from .issue import Issue, chain
 
 MM_TO_PT = 72 / 25.4
+ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
+         (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))
 NOTE = re.compile(r"fn\d+")  # a note's destination, which its call links to
 
 
@@ -173,3 +179,113 @@ def run(project: Project, output: Path, epubcheck: validator.Run | None) -> Repo
     problems += found_by_validators
     notes += verdicts
     return Report(project, tuple(problems), source.warnings, tuple(notes))
+
+
+def page_labels(path: Path) -> list[str]:
+    """The label of each page of a PDF, as a reader shows it (319, or i for front matter)."""
+    with pikepdf.open(path) as document:
+        return [str(page.label) for page in document.pages]
+
+
+def roman(number: int) -> str:
+    """A number in lower-case roman numerals, as front matter is numbered: 1 → i, 14 → xiv."""
+    numerals = []
+    for value, numeral in ROMAN:
+        count, number = divmod(number, value)
+        numerals.append(numeral * count)
+    return "".join(numerals)
+
+
+def _numbers(labels: list[str]) -> list[int] | None:
+    """The labels as page numbers, if each is one and each follows the one before it."""
+    if not labels or not all(label.isdigit() for label in labels):
+        return None
+    numbers = [int(label) for label in labels]
+    return numbers if numbers == list(range(numbers[0], numbers[0] + len(numbers))) else None
+
+
+def _labels_problem(path: Path, labels: list[str], expected: list[str], what: str) -> list[Problem]:
+    """A problem if the PDF's page labels are not `expected`: front matter in roman numerals,
+    then the pages as numbered through the issue."""
+    front = len(labels) - len(expected)
+    if front >= 0 and labels == [*(roman(page) for page in range(1, front + 1)), *expected]:
+        return []
+    shown = ", ".join(labels[:3]) + (f", …, {labels[-1]}" if len(labels) > 3 else "")
+    return [Problem(f"the page labels are {shown}: the {what} should run {expected[0]}–{expected[-1]}", path)]
+
+
+def _contents_pages(path: Path, labels: list[str], firsts: list[int]) -> list[Problem]:
+    """The contents page (the issue PDF's front matter) gives each article's first page, in order."""
+    front = next((index for index, label in enumerate(labels) if label.isdigit()), len(labels))
+    words = [word for page in wordcheck.pdf_pages(path.read_bytes())[:front] for word in page.split()]
+    listed = iter(int(word) for word in words if word.isdigit())
+    missing = [first for first in firsts if not any(number == first for number in listed)]
+    if not missing:
+        return []
+    return [Problem(f"the contents page does not list the articles at their first pages: "
+                    f"{', '.join(map(str, firsts))} expected, page {missing[0]} not found in order", path)]
+
+
+def issue_files(issue: Issue, projects: list[Project], output: Path,
+                epubcheck: validator.Run | None) -> tuple[list[Problem], list[str]]:
+    """Check the issue's own files in `output` against its articles' editions: each article
+    starting where the one before it leaves it, the issue PDFs' page labels, the contents page
+    and the contents data, the issue EPUB's page list, EPUBCheck, veraPDF and DAISY Ace."""
+    problems: list[Problem] = []
+    notes: list[str] = []
+    paths = {kind: output / issue.file(kind) for kind in ("pdf", "print", "epub", "contents")}
+    spans: list[tuple[int, int]] = []
+    for project in projects:
+        article = output / project.file("pdf")
+        numbers = _numbers(page_labels(article)) if article.is_file() else None
+        if article.is_file() and numbers is None:
+            problems.append(Problem("the page labels are not page numbers one after another", article))
+        if numbers is not None:
+            spans.append((numbers[0], numbers[-1]))
+    for path in paths.values():
+        if not path.is_file():
+            problems.append(Problem("missing: build it first", path))
+    validators, validator_notes = start_validators(paths["pdf"], paths["epub"])
+    notes += validator_notes
+    if len(spans) == len(issue.articles):
+        problems += _pagination(issue, spans, paths)
+        notes.append(f"{issue.path}: pages chained through {len(spans)} articles, "
+                     f"{spans[0][0]}–{spans[-1][1]}; page labels and contents checked")
+    if epubcheck is not None:
+        messages = epubcheck.messages()
+        problems += [Problem(f"EPUBCheck: {message}", epubcheck.path) for message in messages]
+        notes.append(f"{epubcheck.path}: EPUBCheck found {len(messages)} errors and warnings")
+    found, verdicts = validator_findings(validators)
+    return problems + found, notes + verdicts
+
+
+def _pagination(issue: Issue, spans: list[tuple[int, int]], paths: dict[str, Path]) -> list[Problem]:
+    """Where the articles' pages, as their PDFs number them, do not chain through the issue's files."""
+    problems = []
+    chained = chain(issue, (last - first + 1 for first, last in spans))
+    for index, (entry, (first, _), placed) in enumerate(zip(issue.articles, spans, chained, strict=True), 1):
+        if first != placed:
+            problems.append(Problem(f"article {index} ({entry.folder.name}) starts on page {first}, but the "
+                                    f"article before it places it at page {placed}: build the issue again",
+                                    issue.path, entry.line))
+    pages = [str(page) for first, last in spans for page in range(first, last + 1)]
+    if paths["print"].is_file():
+        problems += _labels_problem(paths["print"], page_labels(paths["print"]),
+                                    [str(page) for page in range(issue.first_page, spans[-1][1] + 1)], "issue")
+    if paths["pdf"].is_file():
+        labels = page_labels(paths["pdf"])
+        problems += _labels_problem(paths["pdf"], labels, pages, "articles' pages")
+        if issue.contents:
+            problems += _contents_pages(paths["pdf"], labels, [first for first, _ in spans])
+    if paths["contents"].is_file():
+        listed = json.loads(paths["contents"].read_text(encoding="utf-8")).get("articles", [])
+        if [(line.get("first-page"), line.get("last-page")) for line in listed] != spans:
+            problems.append(Problem("the contents data does not give the articles' pages", paths["contents"]))
+    if paths["epub"].is_file():
+        with zipfile.ZipFile(paths["epub"]) as archive:
+            nav = etree.fromstring(archive.read("EPUB/nav.xhtml"))
+        listed = nav.xpath('//x:nav[@epub:type="page-list"]//x:a/text()', namespaces=epub.NS)
+        if listed != pages:
+            problems.append(Problem("the page list does not give every printed page of the articles in order",
+                                    paths["epub"]))
+    return problems

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__, config, validator
 from .characters import one_line
-from .errors import SatsError
+from .errors import Problem, SatsError, display_path
 from .output import own_folder
 
 if TYPE_CHECKING:
@@ -246,21 +246,51 @@ def _build(options: argparse.Namespace) -> int:
 def _check(options: argparse.Namespace) -> int:
     failed = False
     for folder in _manuscripts(options):
-        project = config.load(folder)
-        epubcheck = validator.start(options.output / project.file("epub"))  # before the rest loads
-        from . import check
-
-        report = check.run(project, options.output, epubcheck)
-        for warning in report.warnings:
-            LOGGER.warning("%s", warning)
-        for problem in report.problems:
-            print(problem, file=sys.stderr)
-        for note in report.notes:
-            _say(options, note)
-        failed = failed or bool(report.problems)
-        verdict = f"{len(report.problems)} problems" if report.problems else "no problems"
-        _say(options, f"{folder}: {verdict}, {len(report.warnings)} warnings")
+        issue_file = _issue_file(folder)
+        if issue_file is not None:
+            failed = _check_issue(options, issue_file) or failed
+        else:
+            failed = _check_article(options, config.load(folder), folder) or failed
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _check_article(options: argparse.Namespace, project: config.Project, folder: Path) -> bool:
+    """Check one article's manuscript and editions, and say what was found; whether a problem was."""
+    epubcheck = validator.start(options.output / project.file("epub"))  # before the rest loads
+    from . import check
+
+    report = check.run(project, options.output, epubcheck)
+    for warning in report.warnings:
+        LOGGER.warning("%s", warning)
+    return _verdict(options, folder, list(report.problems), list(report.notes), len(report.warnings))
+
+
+def _verdict(options: argparse.Namespace, what: Path, problems: list[Problem], notes: list[str],
+             warnings: int) -> bool:
+    """Print the problems found in `what`, the notes unless --quiet, and a summary line."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    for note in notes:
+        _say(options, note)
+    verdict = f"{len(problems)} problems" if problems else "no problems"
+    _say(options, f"{what}: {verdict}, {warnings} warnings")
+    return bool(problems)
+
+
+def _check_issue(options: argparse.Namespace, path: Path) -> bool:
+    """Check every article of an issue, each at its place, then the issue's own files."""
+    from . import issue
+
+    loaded = issue.load(path)
+    projects = issue.placed(loaded, options.output)
+    epubcheck = validator.start(options.output / loaded.file("epub"))  # beside the articles' checks
+    failed = False
+    for entry, project in zip(loaded.articles, projects, strict=True):
+        failed = _check_article(options, project, Path(display_path(entry.folder))) or failed
+    from . import check
+
+    problems, notes = check.issue_files(loaded, projects, options.output, epubcheck)
+    return _verdict(options, path, problems, notes, 0) or failed
 
 
 def _preview(options: argparse.Namespace) -> int:
@@ -269,6 +299,9 @@ def _preview(options: argparse.Namespace) -> int:
     if options.against:
         return _review(options)
     for folder in _manuscripts(options):
+        if (issue_file := _issue_file(folder)) is not None:
+            _preview_issue(options, issue_file)
+            continue
         project = config.load(folder)
         pdf = options.output / project.file("pdf")
         if not pdf.is_file():
@@ -332,23 +365,52 @@ def _watch(options: argparse.Namespace) -> None:
         pass
 
 
+def _preview_issue(options: argparse.Namespace, path: Path) -> None:
+    """Write images of the issue PDF's pages, numbered in the file's order (page-1 is its first)."""
+    from . import issue, preview
+
+    loaded = issue.load(path)
+    pdf = options.output / loaded.file("pdf")
+    if not pdf.is_file():
+        raise SatsError.at("missing: build it first", pdf)
+    written = preview.write(pdf, preview.folder(options.output, loaded.slug), 1)
+    _say(options, f"wrote {len(written)} images to {written[-1].parent}")
+
+
 def _clean(options: argparse.Namespace) -> None:
-    """Remove the files Sats made for each manuscript, and nothing else."""
-    from . import cache, pipeline, preview, review
+    """Remove the files Sats made for each manuscript (or issue, and its articles), and nothing else."""
+    from . import issue, preview
 
     for folder in _manuscripts(options):
-        project = config.load(folder)
-        owner = cache.owner(options.output, project)
-        if owner is not None and owner != project.root:
-            raise SatsError.at(f"the files named {project.slug!r} there were built from {owner}, not from {folder}: "
-                               "not removed", options.output)
-        for name in (*(project.file(edition) for edition in pipeline.EDITIONS), project.preflight_file,
-                     project.html_file):
+        issue_file = _issue_file(folder)
+        if issue_file is None:
+            _clean_article(options, config.load(folder), folder)
+            _say(options, f"removed the editions of {folder} from {options.output}")
+            continue
+        loaded = issue.load(issue_file)
+        for name in map(loaded.file, issue.ISSUE_FILES):
             (options.output / name).unlink(missing_ok=True)
-        preview.remove(preview.folder(options.output, project.slug))
-        preview.remove(own_folder(own_folder(options.output, "review"), project.slug), review.WRITTEN)
-        cache.forget(options.output, project)
-        _say(options, f"removed the editions of {folder} from {options.output}")
+        preview.remove(preview.folder(options.output, loaded.slug))
+        issue.forget(loaded, options.output)
+        for entry in loaded.articles:
+            _clean_article(options, config.load(entry.folder), Path(display_path(entry.folder)))
+        _say(options, f"removed the files of the issue {issue_file} and of its articles from {options.output}")
+
+
+def _clean_article(options: argparse.Namespace, project: config.Project, folder: Path) -> None:
+    """Remove one article's editions, previews and build cache."""
+    from . import cache, pipeline, preview, review
+
+    owner = cache.owner(options.output, project)
+    if owner is not None and owner != project.root:
+        raise SatsError.at(f"the files named {project.slug!r} there were built from {owner}, not from "
+                           f"{folder}: not removed", options.output)
+    for name in (*(project.file(edition) for edition in pipeline.EDITIONS), project.preflight_file,
+                 project.html_file):
+        (options.output / name).unlink(missing_ok=True)
+    preview.remove(preview.folder(options.output, project.slug))
+    preview.remove(own_folder(own_folder(options.output, "review"), project.slug), review.WRITTEN)
+    cache.forget(options.output, project)
 
 
 def _configure_logging(options: argparse.Namespace) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cache, config, pdf, pipeline
+from . import cache, config, pipeline
 from .config import Journal, Project
 from .errors import Problem, SatsError, display_path
 from .output import write_atomically
@@ -168,7 +168,11 @@ def chain(issue: Issue, pages: Iterable[int]) -> tuple[int, ...]:
 
 
 def _guessed_pages(project: Project) -> int:
-    """A first guess at an article's page count, from the size of its text."""
+    """A first guess at an article's page count: the pages its metadata gives, or else from the
+    size of its text."""
+    journal = project.journal
+    if journal.last_page is not None and journal.last_page >= journal.first_page:
+        return journal.last_page - journal.first_page + 1
     size = sum(path.stat().st_size for path in (project.body, project.notes, project.abstract) if path)
     return 1 + size // CHARACTERS_PER_PAGE
 
@@ -176,6 +180,23 @@ def _guessed_pages(project: Project) -> int:
 def _placed_journal(issue: Issue, project: Project, first: int) -> Journal:
     return Journal(title=issue.journal, volume=issue.volume, issue=issue.number, first_page=first,
                    issn=project.journal.issn, url=project.journal.url)
+
+
+def placed(issue: Issue, output: Path) -> list[Project]:
+    """Each article of the issue as its last build in `output` placed it (its journal, volume,
+    issue and first page), for what reads its editions."""
+    pages = _record(output, issue).get("pages")
+    if not isinstance(pages, dict) or any(str(entry.folder) not in pages for entry in issue.articles):
+        raise SatsError.at(f"the issue is not built in {output}: build it first", issue.path)
+    projects = [config.load(entry.folder) for entry in issue.articles]
+    firsts = chain(issue, (pages[str(entry.folder)] for entry in issue.articles))
+    return [dataclasses.replace(project, journal=_placed_journal(issue, project, first))
+            for project, first in zip(projects, firsts, strict=True)]
+
+
+def forget(issue: Issue, output: Path) -> None:
+    """Delete what the build cache keeps for the issue itself."""
+    _record_path(output, issue).unlink(missing_ok=True)
 
 
 def _build_article(folder: Path, output: Path, options: pipeline.Options) -> pipeline.Result:
@@ -219,28 +240,28 @@ def _record(output: Path, issue: Issue) -> dict[str, Any]:
 
 
 def _lay_out(issue: Issue, projects: list[Project], output: Path, options: pipeline.Options,
-             pool: Executor, recorded: dict[str, int]) -> list[pipeline.Result]:
+             pool: Executor, recorded: dict[str, int]) -> tuple[list[pipeline.Result], bool]:
     """Build every article in its place: first on guessed first pages (the last issue build's
-    page counts, or else the size of the text), then again those whose first page the real
-    page counts moved, until the chain holds."""
+    page counts, or else the metadata's pages, or else the size of the text), then again those
+    whose first page the real page counts moved, until the chain holds; and whether `pool`
+    built any."""
     counts = [recorded.get(str(entry.folder)) or _guessed_pages(project)
               for entry, project in zip(issue.articles, projects, strict=True)]
     built: list[pipeline.Result | None] = [None] * len(projects)
     placed_at: list[int | None] = [None] * len(projects)
+    working = False
     for _ in range(ROUNDS):
         firsts = chain(issue, counts)
         todo = [index for index, first in enumerate(firsts) if placed_at[index] != first]
         if not todo:
-            return [result for result in built if result is not None]
+            return [result for result in built if result is not None], working
         LOGGER.info("%s: laying out articles %s", issue.path.name, ", ".join(str(index + 1) for index in todo))
-        futures, working = {}, False
+        futures = {}
         for index in todo:
             placed = dataclasses.replace(options, journal=_placed_journal(issue, projects[index], firsts[index]))
             build = InProcess() if _current(projects[index], output, placed) else pool
             futures[index] = build.submit(_build_article, issue.articles[index].folder, output, placed)
             working = working or build is pool
-        if working:
-            pdf.load()  # while the workers lay out: the issue's own pages need WeasyPrint too
         problems: list[Problem] = []
         for index, future in futures.items():
             try:
@@ -327,8 +348,7 @@ def build(path: Path, output: Path, options: pipeline.Options, pool: Executor) -
     record = _record(output, issue)
     pages = record.get("pages")
     recorded: dict[str, int] = pages if isinstance(pages, dict) else {}
-    results = _lay_out(issue, projects, output, options, pool, recorded)
-    pool.shutdown()  # its processes' memory is free for the issue's files
+    results, working = _lay_out(issue, projects, output, options, pool, recorded)
     placed = []
     warnings: list[Problem] = []
     for entry, project, result in zip(issue.articles, projects, results, strict=True):
@@ -349,7 +369,9 @@ def build(path: Path, output: Path, options: pipeline.Options, pool: Executor) -
     if options.force or not _up_to_date(output, issue, record, digest, kinds):
         from . import issue_editions
 
-        made = issue_editions.make(issue, tuple(placed), kinds)
+        # The issue's pages and its EPUB are made in the workers, where WeasyPrint is loaded,
+        # two at once; this process only merges the PDFs.
+        made = issue_editions.make(issue, tuple(placed), kinds, pool if working else InProcess())
         for kind in kinds:
             write_atomically(outputs[kind], made[kind])
         rebuilt = kinds

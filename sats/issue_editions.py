@@ -10,6 +10,7 @@ import posixpath
 import re
 import uuid
 import zipfile
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,25 +89,28 @@ def _context(issue: Issue, placed: tuple[Placed, ...]) -> Context:
                    + (f". {issue.title}" if issue.title else ""))
 
 
-def make(issue: Issue, placed: tuple[Placed, ...], kinds: tuple[str, ...]) -> dict[str, bytes]:
-    """The issue's files of the `kinds` asked for (print, pdf, epub, contents)."""
+def make(issue: Issue, placed: tuple[Placed, ...], kinds: tuple[str, ...], pool: Executor) -> dict[str, bytes]:
+    """The issue's files of the `kinds` asked for (print, pdf, epub, contents): the EPUB and the
+    issue's own pages made by `pool` at once, which is then shut down; the PDFs merged here."""
     context = _context(issue, placed)
     epoch = max(article.project.epoch for article in placed)
     made = {"contents": contents_data(context)}
-    if "print" in kinds or "pdf" in kinds:
-        with stage("issue contents page"):
-            front = _archival_pages(_render("issue/contents.html.j2", context), issue, epoch, "contents") \
-                if issue.contents else None
-            blank = _archival_pages(_render("issue/blank.html.j2", context), issue, epoch, "blank")
-        if "print" in kinds:
-            with stage("issue press pdf"):
-                made["print"] = _press(issue, placed, front, blank)
-        if "pdf" in kinds:
-            with stage("issue pdf"):
-                made["pdf"] = _archival(issue, context, placed, front, blank)
-    if "epub" in kinds:
-        with stage("issue epub"):
-            made["epub"] = _epub(context, placed, epoch)
+    epub_file = pool.submit(_epub, context, placed, epoch) if "epub" in kinds else None
+    pages = {what: pool.submit(_archival_pages, _render(f"issue/{what}.html.j2", context), issue, epoch, what)
+             for what in (("contents", "blank") if issue.contents else ("blank",))
+             if "print" in kinds or "pdf" in kinds}
+    with stage("issue pages and epub"):
+        own = {what: page.result() for what, page in pages.items()}
+        if epub_file is not None:
+            made["epub"] = epub_file.result()
+    pool.shutdown()  # the workers' memory is free for the merging
+    front, blank = own.get("contents"), own.get("blank", b"")  # the blank page, when a PDF is asked for
+    if "print" in kinds:
+        with stage("issue press pdf"):
+            made["print"] = _press(issue, placed, front, blank)
+    if "pdf" in kinds:
+        with stage("issue pdf"):
+            made["pdf"] = _archival(issue, context, placed, front, blank)
     return made
 
 
@@ -289,14 +293,15 @@ def _epub(context: Context, placed: tuple[Placed, ...], epoch: int) -> bytes:
         with zipfile.ZipFile(article.outputs["epub"]) as archive:
             package = {name: archive.read(name) for name in archive.namelist()}
         opf = etree.fromstring(package["EPUB/content.opf"])
-        if not files:
-            files = {name: data for name, data in package.items()
-                     if name in ("mimetype", "META-INF/container.xml") or name.startswith(("EPUB/fonts/",
-                                                                                           "EPUB/styles/"))}
-            manifest += [{"id": str(item.get("id")), "href": str(item.get("href")),
-                          "media-type": str(item.get("media-type"))}
-                         for item in opf.iterfind("opf:manifest/opf:item", NS)
-                         if str(item.get("href")).startswith(("fonts/", "styles/"))]
+        # The fonts and styles the articles share, each once: every font any article uses.
+        manifest += [{"id": str(item.get("id")), "href": str(item.get("href")),
+                      "media-type": str(item.get("media-type"))}
+                     for item in opf.iterfind("opf:manifest/opf:item", NS)
+                     if str(item.get("href")).startswith(("fonts/", "styles/"))
+                     and f"EPUB/{item.get('href')}" not in files]
+        files = {**{name: data for name, data in package.items()
+                    if name in ("mimetype", "META-INF/container.xml")
+                    or name.startswith(("EPUB/fonts/", "EPUB/styles/"))}, **files}
         items = {str(item.get("id")): item for item in opf.iterfind("opf:manifest/opf:item", NS)}
         cover = {str(item.get("href")) for item in items.values()
                  if "svg" in str(item.get("properties", "")) or "cover-image" in str(item.get("properties", ""))}

@@ -392,3 +392,54 @@ def test_a_wrong_issue_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert err.endswith(message), err
     assert "\n" not in err
     assert not output.exists()
+
+
+def _claims(path: Path) -> set[str]:
+    """The standards an archival PDF claims in its metadata, as veraPDF names them."""
+    with pikepdf.open(path) as document, document.open_metadata() as meta:
+        part, level = meta.get("pdfaid:part"), meta.get("pdfaid:conformance")
+        ua = meta.get("{http://www.aiim.org/pdfua/ns/id/}part")
+    return {f"PDF/A-{part}{level}", *([f"PDF/UA-{ua}"] if ua else [])}
+
+
+def test_check_takes_an_issue(issue: BuiltIssue, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check issue.yaml` checks every article at its place in the issue, then the issue's own
+    files: every article passes; of the issue's files, the contents data, edited to move an
+    article, is caught, and only it (page labels, contents page, EPUB page list, EPUBCheck and
+    DAISY Ace agree); veraPDF names the claims the issue's PDF does not make."""
+    output = tmp_path / "dist"
+    shutil.copytree(issue.output, output)
+    contents = output / f"{SLUG}.contents.json"
+    contents.write_text(contents.read_text(encoding="utf-8").replace('"first-page": 333', '"first-page": 332'),
+                        encoding="utf-8")
+    assert main(["check", str(ISSUE), "-o", str(output), "-q"]) == 1
+    pdf = output / f"{SLUG}.pdf"
+    claims = [] if validator.verapdf_missing() else [
+        f"{pdf}: veraPDF: not validated against {claim}: the PDF does not claim it"
+        for claim in validator.CLAIMS if claim not in _claims(pdf)]
+    assert capsys.readouterr().err.splitlines() == [
+        f"{contents}: the contents data does not give the articles' pages", *claims]
+
+
+def test_check_of_an_issue_not_built(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, output = _small_issue(tmp_path)
+    assert main(["check", str(path), "-o", str(output)]) == 1
+    assert capsys.readouterr().err == f"{path}: the issue is not built in {output}: build it first\n"
+
+
+def test_preview_and_clean_take_an_issue(issue: BuiltIssue, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`preview issue.yaml` draws the issue PDF's pages in their order and a contact sheet;
+    `clean issue.yaml` removes the issue's files and its articles', and nothing else."""
+    output = tmp_path / "dist"
+    shutil.copytree(issue.output, output)
+    (output / "notes.txt").write_text("the editor's own file\n")
+    assert main(["preview", str(ISSUE), "-o", str(output)]) == 0
+    folder = output / "preview" / SLUG
+    assert capsys.readouterr().err == f"wrote 18 images to {folder}\n"
+    assert sorted(path.name for path in folder.iterdir()) == \
+        sorted([*(f"page-{number}.png" for number in range(1, 18)), "contact-sheet.png"])
+    assert main(["clean", str(ISSUE), "-o", str(output)]) == 0
+    assert capsys.readouterr().err == \
+        f"removed the files of the issue {ISSUE} and of its articles from {output}\n"
+    assert sorted(path.name for path in output.rglob("*")) == ["notes.txt"]
