@@ -7,7 +7,8 @@ Each folder under tests/broken/ holds the files that differ from the small fixtu
 `{PORT}` for the port of a listener on the loopback interface that no build may connect to.
 
 Each case is built by `build.py` in a process of its own, so that its exit status, its time and
-the memory of its whole process tree (the largest process, read from the kernel) are its own.
+the memory of its whole process tree (the largest process, read from the kernel) are its own;
+as many cases are built at once as the machine has cores, each beside its own listener.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -146,29 +149,76 @@ def test_the_corpus_is_large_enough() -> None:
         assert sum(case.startswith(prefix) for case in CASES) >= 5, prefix
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A hostile case built beside its canary and its listener, and the workspace around it."""
+
+    workspace: Path
+    canary: Path
+    port: int
+    before: dict[Path, str]  # the good output's files and their digests
+    around: dict[str, str]  # the workspace outside the output folder, before the build
+    code: int
+    printed: str
+    seconds: float
+    memory: float
+    connections: int
+
+
+def digests(output: Path) -> dict[Path, str]:
+    """Every file of `output` and its SHA-256."""
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in output.rglob("*") if path.is_file()}
+
+
+def outside(workspace: Path) -> dict[str, str]:
+    """The workspace's snapshot, its output folder aside."""
+    return {name: what for name, what in snapshot(workspace).items() if not name.startswith("dist")}
+
+
+def attack(case: str, workspace: Path, good_build: Path) -> Outcome:
+    """Build `case` in `workspace` beside a canary and a listener of its own."""
+    listener = Listener()
+    try:
+        folder, canary = prepare(case, workspace, listener.port)
+        output = workspace / "dist"
+        shutil.copytree(good_build, output)
+        before, around = digests(output), outside(workspace)
+        code, printed, seconds, memory = built(folder, output, workspace)
+        return Outcome(workspace, canary, listener.port, before, around, code, printed.strip(), seconds, memory,
+                       len(listener.connections))
+    finally:
+        listener.socket.close()
+
+
+@pytest.fixture(scope="module")
+def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             good_build: Path) -> dict[str, Outcome]:
+    """The selected cases, built as many at once as there are cores."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if getattr(item, "originalname", None) == "test_broken_manuscript"]
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        results = pool.map(lambda case: attack(case, tmp_path_factory.mktemp(case), good_build), selected)
+        return dict(zip(selected, results, strict=True))
+
+
 @pytest.mark.parametrize("case", CASES)
-def test_broken_manuscript(case: str, tmp_path: Path, good_build: Path, listener: Listener) -> None:
-    folder, canary = prepare(case, tmp_path, listener.port)
-    output = tmp_path / "dist"
-    shutil.copytree(good_build, output)
-    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()}
-    around = {name: what for name, what in snapshot(tmp_path).items() if not name.startswith("dist")}
-    connections = len(listener.connections)
-    code, error, seconds, memory = built(folder, output, tmp_path)
-    error = error.strip()
-    expected = (BROKEN / case / "expected.txt").read_text().strip().replace("{CANARY}", str(canary)).replace(
-        "{PORT}", str(listener.port))
-    assert code == 1, error
+def test_broken_manuscript(case: str, outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes[case]
+    error, workspace = outcome.printed, outcome.workspace
+    output = workspace / "dist"
+    expected = (BROKEN / case / "expected.txt").read_text().strip().replace(
+        "{CANARY}", str(outcome.canary)).replace("{PORT}", str(outcome.port))
+    assert outcome.code == 1, error
     assert "\n" not in error and "Traceback" not in error, error
     assert error.endswith(expected) or expected in error, f"{error!r} does not say {expected!r}"
-    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in output.rglob("*") if p.is_file()} == before
+    assert digests(output) == outcome.before
     assert SECRET.encode() not in contents(output) and SECRET not in error
-    assert len(listener.connections) == connections, "a build connected to the listener"
-    assert not list((tmp_path / "tmp").iterdir()), "temporary files left"
-    shutil.rmtree(tmp_path / "tmp")
-    assert {name: what for name, what in snapshot(tmp_path).items() if not name.startswith("dist")} == around
-    assert seconds < MAX_SECONDS, f"{seconds:.1f} s"
-    assert memory < MAX_MEMORY, f"{memory:.0f} MiB"
+    assert outcome.connections == 0, "a build connected to the listener"
+    assert not list((workspace / "tmp").iterdir()), "temporary files left"
+    shutil.rmtree(workspace / "tmp")
+    assert outside(workspace) == outcome.around
+    assert outcome.seconds < MAX_SECONDS, f"{outcome.seconds:.1f} s"
+    assert outcome.memory < MAX_MEMORY, f"{outcome.memory:.0f} MiB"
 
 
 def test_the_listener_hears_a_connection(listener: Listener) -> None:
