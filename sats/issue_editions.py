@@ -295,7 +295,7 @@ def _epub(context: Context, placed: tuple[Placed, ...], epoch: int) -> bytes:
         opf = etree.fromstring(package["EPUB/content.opf"])
         # The fonts and styles the articles share, each once: every font any article uses.
         manifest += [{"id": str(item.get("id")), "href": str(item.get("href")),
-                      "media-type": str(item.get("media-type"))}
+                      "media-type": str(item.get("media-type")), "properties": ""}
                      for item in opf.iterfind("opf:manifest/opf:item", NS)
                      if str(item.get("href")).startswith(("fonts/", "styles/"))
                      and f"EPUB/{item.get('href')}" not in files]
@@ -303,8 +303,8 @@ def _epub(context: Context, placed: tuple[Placed, ...], epoch: int) -> bytes:
                     if name in ("mimetype", "META-INF/container.xml")
                     or name.startswith(("EPUB/fonts/", "EPUB/styles/"))}, **files}
         items = {str(item.get("id")): item for item in opf.iterfind("opf:manifest/opf:item", NS)}
-        cover = {str(item.get("href")) for item in items.values()
-                 if "svg" in str(item.get("properties", "")) or "cover-image" in str(item.get("properties", ""))}
+        cover = {str(item.get("href")) for item in items.values()  # pandoc's cover page and image
+                 if item.get("id") == "cover_xhtml" or "cover-image" in str(item.get("properties", ""))}
         for item in items.values():
             href = str(item.get("href"))
             if href in cover or href.startswith(("fonts/", "styles/")) or item.get("id") in ("ncx", "nav"):
@@ -314,7 +314,8 @@ def _epub(context: Context, placed: tuple[Placed, ...], epoch: int) -> bytes:
                 data = data.replace(b'href="../styles/', b'href="../../styles/')
             files[f"EPUB/{line.folder}/{href}"] = data
             manifest.append({"id": f"{line.folder}-{item.get('id')}", "href": f"{line.folder}/{href}",
-                             "media-type": str(item.get("media-type"))})
+                             "media-type": str(item.get("media-type")),
+                             "properties": str(item.get("properties", ""))})  # mathml, svg: as declared
         text = [f"{line.folder}-{ref.get('idref')}" for ref in opf.iterfind("opf:spine/opf:itemref", NS)
                 if items[str(ref.get("idref"))].get("href") not in cover]
         spine += text
