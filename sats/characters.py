@@ -46,3 +46,16 @@ def quoted(value: object, limit: int = 60) -> str:
     """A value as a message quotes it: escaped (repr), and cut short."""
     shown = repr(value)
     return shown if len(shown) <= limit else f"{shown[:limit]}…"
+
+
+ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
+         (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))
+
+
+def roman(number: int) -> str:
+    """A number in lower-case roman numerals, as front matter is numbered: 1 → i, 14 → xiv."""
+    numerals = []
+    for value, numeral in ROMAN:
+        count, number = divmod(number, value)
+        numerals.append(numeral * count)
+    return "".join(numerals)

@@ -14,13 +14,12 @@ import pikepdf
 from lxml import etree
 
 from . import cache, content, crossref, epub, fonts, jats, manuscript, templates, typography, validator, wordcheck
+from .characters import roman
 from .config import Project
 from .errors import Problem
 from .issue import Issue, chain
 
 MM_TO_PT = 72 / 25.4
-ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
-         (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))
 NOTE = re.compile(r"fn\d+")  # a note's destination, which its call links to
 
 
@@ -185,15 +184,6 @@ def page_labels(path: Path) -> list[str]:
     """The label of each page of a PDF, as a reader shows it (319, or i for front matter)."""
     with pikepdf.open(path) as document:
         return [str(page.label) for page in document.pages]
-
-
-def roman(number: int) -> str:
-    """A number in lower-case roman numerals, as front matter is numbered: 1 → i, 14 → xiv."""
-    numerals = []
-    for value, numeral in ROMAN:
-        count, number = divmod(number, value)
-        numerals.append(numeral * count)
-    return "".join(numerals)
 
 
 def _numbers(labels: list[str]) -> list[int] | None:

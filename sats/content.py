@@ -12,6 +12,7 @@ from typing import Any
 from lxml import html as lxml_html
 
 from . import figures, mathematics, pandoc, resources, sanitise
+from .characters import roman
 from .config import LANG_TAG
 from .errors import SatsError
 from .manuscript import Manuscript
@@ -220,19 +221,9 @@ def _marker(kind: str, style: str, number: int) -> str:
         letter = chr(ord("a") + (number - 1) % 26)
         return (letter.upper() if style == "UpperAlpha" else letter) + ".\u2003"
     if style in ("LowerRoman", "UpperRoman"):
-        roman = _roman(number)
-        return (roman if style == "UpperRoman" else roman.lower()) + ".\u2003"
+        return (roman(number).upper() if style == "UpperRoman" else roman(number)) + ".\u2003"
     return f"{number}.\u2003"
 
-
-def _roman(number: int) -> str:
-    numerals = ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
-                (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"))
-    result = ""
-    for value, numeral in numerals:
-        count, number = divmod(number, value)
-        result += numeral * count
-    return result
 
 
 def _descend(node: Any, inline: Any) -> Any:

@@ -19,7 +19,7 @@ import pytest
 from conftest import FIXTURES, ROOT, require
 from lxml import etree
 
-from sats import config, content, finishing, manuscript, templates, validator, wordcheck
+from sats import config, content, finishing, images, manuscript, templates, validator, wordcheck
 from sats.cli import main
 from sats.finishing import structure_elements
 
@@ -52,14 +52,6 @@ def issue(tmp_path_factory: pytest.TempPathFactory) -> BuiltIssue:
     return BuiltIssue(output, json.loads((output / f"{SLUG}.contents.json").read_text(encoding="utf-8")))
 
 
-def _labels(path: Path) -> list[str]:
-    document = pdfium.PdfDocument(path)
-    try:
-        return [document.get_page_label(index) for index in range(len(document))]
-    finally:
-        document.close()
-
-
 def _page_text(path: Path, index: int) -> str:
     document = pdfium.PdfDocument(path)
     try:
@@ -89,7 +81,7 @@ def test_each_article_is_built_at_its_place(issue: BuiltIssue) -> None:
     for folder, (first, last) in zip(FOLDERS, PAGES, strict=True):
         project = config.load(folder)
         pdf = issue.output / project.file("pdf")
-        assert _labels(pdf) == [str(page) for page in range(first, last + 1)]
+        assert images.labels(pdf.read_bytes()) == [str(page) for page in range(first, last + 1)]
         assert _page_text(pdf, 0).rstrip().endswith(str(first))  # the first page's folio, at its foot
         with zipfile.ZipFile(issue.output / project.file("epub")) as archive:
             nav = etree.fromstring(archive.read("EPUB/nav.xhtml"))
@@ -123,7 +115,7 @@ def test_the_press_pdf_runs_through_the_issue(issue: BuiltIssue) -> None:
     a blank page before an article that starts on the right after an odd page; page labels
     through the issue; one PDF/X-4 output intent, every page with the same boxes."""
     path = issue.file("{slug}.print.pdf")
-    assert _labels(path) == ["i", "ii", *(str(page) for page in range(319, 336))]
+    assert images.labels(path.read_bytes()) == ["i", "ii", *(str(page) for page in range(319, 336))]
     assert _page_text(path, 1).strip() == "" and _page_text(path, 3).strip() == ""  # ii and 320
     with pikepdf.open(path) as document:
         (intent,) = document.Root.OutputIntents
@@ -149,7 +141,7 @@ def test_the_archival_pdf_has_a_bookmark_per_article(issue: BuiltIssue) -> None:
     """No blank pages; labels by article; a bookmark per article, its headings under it; it
     claims what each article's archival PDF claims, PDF/A-2a and PDF/UA-1."""
     path = issue.file("{slug}.pdf")
-    assert _labels(path) == ["i", "319", *(str(page) for page in range(321, 336))]
+    assert images.labels(path.read_bytes()) == ["i", "319", *(str(page) for page in range(321, 336))]
     with pikepdf.open(path) as document:
         with document.open_outline() as outline:
             top = [(item.title, document.pages.index(pikepdf.Page(item.destination[0]))) for item in outline.root]
@@ -259,7 +251,7 @@ def test_verapdf_passes_the_archival_issue_pdf_as_pdf_a_2a_and_pdf_ua_1(
                 for result in job["validationResult"]] == \
             [("PDF/A-2A validation profile", True, 0), ("PDF/UA-1 validation profile", True, 0)]
     assert validator.verapdf_messages(output) == {path.resolve(): [] for path in paths}
-    assert _labels(issue_without_contents) == ["319", *(str(page) for page in range(321, 336))]
+    assert images.labels(issue_without_contents.read_bytes()) == ["319", *(str(page) for page in range(321, 336))]
 
 
 def test_the_issue_epub(issue: BuiltIssue) -> None:
